@@ -1,0 +1,2 @@
+namespace XnnKleidi.Bindings.Generator;
+internal static class Program { private static int Main() => 0; }

@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Fetches, verifies and unpacks the pinned native inputs listed in cmake/sources.lock.
+#
+# Everything comes from Debian's package registry through apt's own client, using a
+# private apt configuration kept in the cache folder: the machine's apt sources are
+# never edited. The mirror URI is read from the machine's own apt sources, so no host
+# name is written anywhere in this repository.
+#
+# Output: a CMake initial-cache file (given as $1) that sets XNNKLEIDI_<NAME>_DIR for
+# every artifact, ready for `cmake -C`.
+#
+# Environment:
+#   XNNKLEIDI_SOURCES_DIR  offline override: a folder holding the lock file's files.
+#   XDG_CACHE_HOME         cache root (default ~/.cache); we use $XDG_CACHE_HOME/xnnkleidi.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+lock_file="$repo_root/cmake/sources.lock"
+output_cmake="${1:?usage: fetch-sources.sh OUTPUT.cmake}"
+
+cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/xnnkleidi"
+download_dir="$cache_root/downloads"
+unpack_root="$cache_root/src"
+apt_root="$cache_root/apt"
+mkdir -p "$download_dir" "$unpack_root"
+
+log() { echo "[sources] $*" >&2; }
+fail() { echo "[sources] error: $*" >&2; exit 1; }
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# Verifies FILE against EXPECTED; on mismatch, moves the file aside and stops with both sums.
+verify_or_fail() {
+  local file="$1" expected="$2" actual
+  actual="$(sha256_of "$file")"
+  if [[ "$actual" != "$expected" ]]; then
+    mv -f "$file" "$file.rejected" 2>/dev/null || true
+    fail "SHA-256 mismatch for $(basename "$file"): expected $expected, got $actual (moved aside to $file.rejected)"
+  fi
+}
+
+apt_ready=0
+apt_options=()
+prepare_private_apt() {
+  (( apt_ready )) && return 0
+  command -v apt-get >/dev/null || fail "apt-get is not available; set XNNKLEIDI_SOURCES_DIR to a folder holding the files of cmake/sources.lock"
+  local mirror=""
+  # deb822 sources first (Debian 12 default), then the one-line format.
+  if compgen -G "/etc/apt/sources.list.d/*.sources" >/dev/null; then
+    mirror="$(awk '/^URIs:/ { for (i = 2; i <= NF; i++) if ($i ~ /\/debian\/?$/) { print $i; exit } }' /etc/apt/sources.list.d/*.sources)"
+  fi
+  if [[ -z "$mirror" && -f /etc/apt/sources.list ]]; then
+    mirror="$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\/.*\/debian\/?$/) { print $i; exit } }' /etc/apt/sources.list)"
+  fi
+  [[ -n "$mirror" ]] || fail "could not find a Debian mirror URI in the machine's apt sources"
+  mkdir -p "$apt_root/lists/partial" "$apt_root/cache/archives/partial" "$apt_root/sources.list.d" "$apt_root/preferences.d"
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  {
+    for suite in trixie sid; do
+      echo "deb [arch=amd64,arm64 signed-by=$keyring] $mirror $suite main"
+      echo "deb-src [signed-by=$keyring] $mirror $suite main"
+    done
+  } > "$apt_root/sources.list"
+  apt_options=(
+    -o "Dir::Etc::sourcelist=$apt_root/sources.list"
+    -o "Dir::Etc::sourceparts=$apt_root/sources.list.d"
+    -o "Dir::Etc::preferencesparts=$apt_root/preferences.d"
+    -o "Dir::State::Lists=$apt_root/lists"
+    -o "Dir::Cache=$apt_root/cache"
+    -o "APT::Architectures::=amd64" -o "APT::Architectures::=arm64"
+    -o "Debug::NoLocking=1"
+    -o "APT::Sandbox::User=root"
+  )
+  log "updating the private apt lists (trixie, sid)"
+  apt-get "${apt_options[@]}" update -qq >"$apt_root/update.log" 2>&1 \
+    || fail "private 'apt-get update' failed; see $apt_root/update.log"
+  apt_ready=1
+}
+
+# Downloads one lock entry into the download folder. apt-get source exits non-zero when
+# the .dsc or Debian diff is not served even though the orig tarball arrived, so success
+# is judged by the file's presence (and later its checksum), never by the exit code.
+download_artifact() {
+  local kind="$1" package="$2" version="$3" file="$4"
+  prepare_private_apt
+  local work; work="$(mktemp -d "$download_dir/.fetch.XXXXXX")"
+  if [[ "$kind" == source ]]; then
+    (cd "$work" && apt-get "${apt_options[@]}" source --download-only -qq "$package=$version" >"$work/apt.log" 2>&1) || true
+  else
+    (cd "$work" && apt-get "${apt_options[@]}" download -qq "$package=$version" >"$work/apt.log" 2>&1) || true
+  fi
+  if [[ ! -f "$work/$file" ]]; then
+    local tail_log; tail_log="$(tail -n 3 "$work/apt.log" 2>/dev/null || true)"
+    rm -rf "$work"
+    fail "the registry did not serve $file (package $package, version $version). apt said: $tail_log"
+  fi
+  mv -f "$work/$file" "$download_dir/$file"
+  rm -rf "$work"
+}
+
+# Unpacks FILE into a folder keyed by its checksum, without the tarball's top folder,
+# so that the resulting layout is the same for every artifact.
+unpack_artifact() {
+  local name="$1" kind="$2" file="$3" sha="$4"
+  local target="$unpack_root/$name-${sha:0:12}"
+  if [[ -f "$target/.xnnkleidi-unpacked" ]]; then
+    echo "$target"; return 0
+  fi
+  rm -rf "$target" "$target.tmp"
+  mkdir -p "$target.tmp"
+  if [[ "$kind" == binary ]]; then
+    dpkg-deb -x "$file" "$target.tmp"
+  else
+    local top_entries
+    top_entries="$(tar -tf "$file" | cut -d/ -f1 | sort -u | wc -l)"
+    if [[ "$top_entries" == 1 ]]; then
+      tar -xf "$file" -C "$target.tmp" --strip-components=1
+    else
+      tar -xf "$file" -C "$target.tmp"
+    fi
+  fi
+  touch "$target.tmp/.xnnkleidi-unpacked"
+  mv "$target.tmp" "$target"
+  echo "$target"
+}
+
+{
+  echo "# Written by cmake/fetch-sources.sh from cmake/sources.lock; do not edit."
+} > "$output_cmake.tmp"
+
+while IFS=$'\t' read -r name kind package version file sha; do
+  [[ -z "$name" || "$name" == \#* ]] && continue
+  source_file=""
+  if [[ -n "${XNNKLEIDI_SOURCES_DIR:-}" && -f "$XNNKLEIDI_SOURCES_DIR/$file" ]]; then
+    source_file="$XNNKLEIDI_SOURCES_DIR/$file"
+  elif [[ -f "$download_dir/$file" ]]; then
+    source_file="$download_dir/$file"
+  elif [[ -n "${XNNKLEIDI_SOURCES_DIR:-}" ]]; then
+    fail "$file (package $package, version $version) is not in XNNKLEIDI_SOURCES_DIR=$XNNKLEIDI_SOURCES_DIR"
+  else
+    log "downloading $package $version"
+    download_artifact "$kind" "$package" "$version" "$file"
+    source_file="$download_dir/$file"
+  fi
+  verify_or_fail "$source_file" "$sha"
+  dir="$(unpack_artifact "$name" "$kind" "$source_file" "$sha")"
+  upper="$(tr '[:lower:]' '[:upper:]' <<<"$name")"
+  echo "set(XNNKLEIDI_${upper}_DIR \"$dir\" CACHE PATH \"$package $version\")" >> "$output_cmake.tmp"
+  echo "set(XNNKLEIDI_${upper}_VERSION \"$version\" CACHE STRING \"\")" >> "$output_cmake.tmp"
+  log "ok  $name $version ($file)"
+done < "$lock_file"
+
+mv -f "$output_cmake.tmp" "$output_cmake"

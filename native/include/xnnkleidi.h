@@ -1,0 +1,100 @@
+/*
+ * xnnkleidi.h: the small C API that libxnnkleidi adds on top of XNNPACK.
+ *
+ * It answers the questions a binding must ask before it builds a graph:
+ * which native build is this, what does XNNPACK see of this CPU, and may the
+ * "maybe pack for GEMM" flag be set for a given weight datatype without
+ * reaching undefined behaviour.
+ */
+#ifndef XNNKLEIDI_H_
+#define XNNKLEIDI_H_
+
+#include <stdint.h>
+
+#include "xnnpack.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever a declaration in this header changes meaning or layout. */
+#define XNNKLEIDI_ABI_VERSION 1
+
+/* CPU features as XNNPACK's hardware configuration reports them (bit flags). */
+enum xnnkleidi_cpu_feature {
+  xnnkleidi_cpu_feature_arm_neon = 1 << 0,
+  xnnkleidi_cpu_feature_arm_dotprod = 1 << 1,
+  xnnkleidi_cpu_feature_arm_i8mm = 1 << 2,
+  xnnkleidi_cpu_feature_arm_sve = 1 << 3,
+  xnnkleidi_cpu_feature_arm_sve2 = 1 << 4,
+  xnnkleidi_cpu_feature_arm_sme = 1 << 5,
+  xnnkleidi_cpu_feature_arm_sme2 = 1 << 6,
+  xnnkleidi_cpu_feature_arm_bf16 = 1 << 7,
+  xnnkleidi_cpu_feature_arm_fp16_arith = 1 << 8,
+  xnnkleidi_cpu_feature_x86_avx2 = 1 << 16,
+  xnnkleidi_cpu_feature_x86_fma3 = 1 << 17,
+  xnnkleidi_cpu_feature_x86_avx512f = 1 << 18,
+  xnnkleidi_cpu_feature_x86_avx512skx = 1 << 19,
+  xnnkleidi_cpu_feature_x86_avx512vnni = 1 << 20,
+  xnnkleidi_cpu_feature_x86_avxvnni = 1 << 21,
+  xnnkleidi_cpu_feature_x86_avx512amx = 1 << 22,
+  xnnkleidi_cpu_feature_x86_avx256vnni = 1 << 23,
+  xnnkleidi_cpu_feature_x86_avxvnniint8 = 1 << 24,
+};
+
+/*
+ * Whether activation packing (QP8) can run for a weight datatype, and if not,
+ * why. The values are ordered from "nothing to do with this CPU" to "ready".
+ */
+enum xnnkleidi_qp8_support {
+  /* The packed-activation GEMM exists in this build and this CPU runs it. */
+  xnnkleidi_qp8_available = 0,
+  /* KleidiAI is Arm-only and this library was built for another architecture. */
+  xnnkleidi_qp8_unavailable_not_arm = 1,
+  /* Built for Arm, but without KleidiAI. */
+  xnnkleidi_qp8_unavailable_kleidiai_disabled = 2,
+  /* The CPU lacks both the dotprod and i8mm extensions the kernels need. */
+  xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm = 3,
+  /* This XNNPACK has no QP8 GEMM for that weight datatype (qcint8 in git 4ea82e5). */
+  xnnkleidi_qp8_unavailable_no_kernel_for_weights = 4,
+  /* The datatype is not a weight datatype that a QD8 fully connected layer takes. */
+  xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5,
+  /* xnn_initialize failed, so nothing is known about the CPU. */
+  xnnkleidi_qp8_unavailable_not_initialized = 6,
+};
+
+/* Returns XNNKLEIDI_ABI_VERSION as compiled into the library. */
+uint32_t xnnkleidi_abi_version(void);
+
+/*
+ * Returns a static, NUL-terminated build description of the form
+ * "xnnpack=<commit>;kleidiai=<version>|disabled;arch=<arch>;compiler=<compiler>".
+ */
+const char* xnnkleidi_build_info(void);
+
+/*
+ * Returns the xnnkleidi_cpu_feature bits that XNNPACK's hardware configuration
+ * reports. Initializes XNNPACK if needed; returns 0 if that fails.
+ */
+uint64_t xnnkleidi_cpu_features(void);
+
+/*
+ * Says whether a QP8 (packed-activation) GEMM exists in this build, on this CPU,
+ * for fully connected weights of the given datatype: xnn_datatype_qcint8,
+ * xnn_datatype_qcint4 or xnn_datatype_qbint4. Never crashes, for any input.
+ */
+enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_datatype);
+
+/*
+ * The flag to pass to the convert node (fp32 -> qdint8) so that XNNPACK packs
+ * the activations for a GEMM with weights of the given datatype, or 0 when
+ * xnnkleidi_qp8_support() does not say xnnkleidi_qp8_available. Passing 0 is
+ * always safe; passing any other "maybe pack" flag may not be.
+ */
+uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype);
+
+#ifdef __cplusplus
+}  /* extern "C" */
+#endif
+
+#endif  /* XNNKLEIDI_H_ */

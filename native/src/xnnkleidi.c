@@ -1,0 +1,136 @@
+// The project's own C API (see include/xnnkleidi.h). It reads XNNPACK's internal
+// configuration, so it is compiled against XNNPACK's private headers and linked
+// into the same shared library.
+#include "xnnkleidi.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "xnnpack.h"
+#include "xnnpack/config.h"
+#include "xnnpack/hardware-config.h"
+#include "xnnpack/internal.h"
+
+#ifndef XNNKLEIDI_XNNPACK_COMMIT
+#error "XNNKLEIDI_XNNPACK_COMMIT must be defined by the build"
+#endif
+#ifndef XNNKLEIDI_KLEIDIAI_VERSION
+#error "XNNKLEIDI_KLEIDIAI_VERSION must be defined by the build (\"disabled\" when off)"
+#endif
+
+#if defined(__aarch64__)
+#define XNNKLEIDI_ARCH "aarch64"
+#elif defined(__x86_64__)
+#define XNNKLEIDI_ARCH "x86_64"
+#else
+#define XNNKLEIDI_ARCH "unknown"
+#endif
+
+#if defined(__clang__)
+#define XNNKLEIDI_COMPILER "clang " __clang_version__
+#elif defined(__GNUC__)
+#define XNNKLEIDI_COMPILER "gcc " __VERSION__
+#else
+#define XNNKLEIDI_COMPILER "unknown"
+#endif
+
+uint32_t xnnkleidi_abi_version(void) { return XNNKLEIDI_ABI_VERSION; }
+
+const char* xnnkleidi_build_info(void) {
+  return "xnnpack=" XNNKLEIDI_XNNPACK_COMMIT
+         ";kleidiai=" XNNKLEIDI_KLEIDIAI_VERSION
+         ";arch=" XNNKLEIDI_ARCH
+         ";compiler=" XNNKLEIDI_COMPILER;
+}
+
+// xnn_initialize is idempotent and thread-safe (it runs its body once); the
+// hardware configuration is only meaningful after it, because it asks cpuinfo.
+static const struct xnn_hardware_config* initialized_hardware_config(void) {
+  if (xnn_initialize(/*allocator=*/NULL) != xnn_status_success) {
+    return NULL;
+  }
+  return xnn_init_hardware_config();
+}
+
+uint64_t xnnkleidi_cpu_features(void) {
+  const struct xnn_hardware_config* hardware = initialized_hardware_config();
+  if (hardware == NULL) {
+    return 0;
+  }
+  uint64_t features = 0;
+#if XNN_ARCH_ARM64
+  if (hardware->use_arm_neon) features |= xnnkleidi_cpu_feature_arm_neon;
+  if (hardware->use_arm_neon_dot) features |= xnnkleidi_cpu_feature_arm_dotprod;
+  if (hardware->use_arm_neon_i8mm) features |= xnnkleidi_cpu_feature_arm_i8mm;
+  if (hardware->use_arm_sve) features |= xnnkleidi_cpu_feature_arm_sve;
+  if (hardware->use_arm_sve2) features |= xnnkleidi_cpu_feature_arm_sve2;
+  if (hardware->use_arm_sme) features |= xnnkleidi_cpu_feature_arm_sme;
+  if (hardware->use_arm_sme2) features |= xnnkleidi_cpu_feature_arm_sme2;
+  if (hardware->use_arm_neon_bf16) features |= xnnkleidi_cpu_feature_arm_bf16;
+  if (hardware->use_arm_fp16_arith) features |= xnnkleidi_cpu_feature_arm_fp16_arith;
+#elif XNN_ARCH_X86_64
+  if (hardware->use_x86_avx2) features |= xnnkleidi_cpu_feature_x86_avx2;
+  if (hardware->use_x86_fma3) features |= xnnkleidi_cpu_feature_x86_fma3;
+  if (hardware->use_x86_avx512f) features |= xnnkleidi_cpu_feature_x86_avx512f;
+  if (hardware->use_x86_avx512skx) features |= xnnkleidi_cpu_feature_x86_avx512skx;
+  if (hardware->use_x86_avx512vnni) features |= xnnkleidi_cpu_feature_x86_avx512vnni;
+  if (hardware->use_x86_avxvnni) features |= xnnkleidi_cpu_feature_x86_avxvnni;
+  if (hardware->use_x86_avx512amx) features |= xnnkleidi_cpu_feature_x86_avx512amx;
+  if (hardware->use_x86_avx256vnni) features |= xnnkleidi_cpu_feature_x86_avx256vnni;
+  if (hardware->use_x86_avxvnniint8) features |= xnnkleidi_cpu_feature_x86_avxvnniint8;
+#endif
+  return features;
+}
+
+enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_datatype) {
+  // Validate the datatype before anything else: an unknown value must get an
+  // answer, not reach a configuration lookup.
+  if (weight_datatype != xnn_datatype_qcint8 &&
+      weight_datatype != xnn_datatype_qcint4 &&
+      weight_datatype != xnn_datatype_qbint4) {
+    return xnnkleidi_qp8_unavailable_invalid_weight_datatype;
+  }
+#if !XNN_ARCH_ARM64
+  return xnnkleidi_qp8_unavailable_not_arm;
+#elif !XNNKLEIDI_WITH_KLEIDIAI
+  return xnnkleidi_qp8_unavailable_kleidiai_disabled;
+#else
+  const struct xnn_hardware_config* hardware = initialized_hardware_config();
+  if (hardware == NULL) {
+    return xnnkleidi_qp8_unavailable_not_initialized;
+  }
+  if (!hardware->use_arm_neon_dot && !hardware->use_arm_neon_i8mm) {
+    return xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm;
+  }
+  switch (weight_datatype) {
+    case xnn_datatype_qcint4:
+      // The same test XNNPACK's convert node makes before it packs (subgraph/unary.c).
+      return xnn_init_qp8_f32_qc4w_gemm_config() != NULL
+                 ? xnnkleidi_qp8_available
+                 : xnnkleidi_qp8_unavailable_no_kernel_for_weights;
+    case xnn_datatype_qbint4:
+      return xnn_init_qp8_f32_qb4w_gemm_config() != NULL
+                 ? xnnkleidi_qp8_available
+                 : xnnkleidi_qp8_unavailable_no_kernel_for_weights;
+    default:
+      // XNNPACK git 4ea82e5 has no qp8-f32-qc8w GEMM: a packed input reaching a
+      // qc8w fully connected node is undefined behaviour (it crashes), so the
+      // answer for qcint8 is always "no".
+      return xnnkleidi_qp8_unavailable_no_kernel_for_weights;
+  }
+#endif
+}
+
+uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype) {
+  if (xnnkleidi_qp8_support(weight_datatype) != xnnkleidi_qp8_available) {
+    return 0;
+  }
+  switch (weight_datatype) {
+    case xnn_datatype_qcint4:
+      return XNN_FLAG_MAYBE_PACK_FOR_GEMM;
+    case xnn_datatype_qbint4:
+      return XNN_FLAG_MAYBE_PACK_FOR_QB4W_GEMM;
+    default:
+      return 0;
+  }
+}

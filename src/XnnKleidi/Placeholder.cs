@@ -1,0 +1,1 @@
+namespace XnnKleidi; internal static class Placeholder { }
