@@ -124,6 +124,37 @@ unpack_artifact() {
   echo "$target"
 }
 
+# Applies native/patches/<name>/*.patch (in name order) to a copy of the verified,
+# unpacked tree. The copy is keyed by the tree and by the patches' own checksum, so
+# the pristine tree stays as the lock file describes it and a changed series
+# rebuilds from scratch. Prints the folder to build from.
+apply_patch_series() {
+  local name="$1" pristine="$2"
+  local series_dir="$repo_root/native/patches/$name"
+  if ! compgen -G "$series_dir/*.patch" >/dev/null; then
+    echo "$pristine"; return 0
+  fi
+  command -v patch >/dev/null || fail "the 'patch' tool is needed to apply $series_dir (apt-get install patch)"
+  local series_sha
+  series_sha="$(cat "$series_dir"/*.patch | sha256sum | cut -c1-12)"
+  local target="$pristine-patched-$series_sha"
+  if [[ -f "$target/.xnnkleidi-patched" ]]; then
+    echo "$target"; return 0
+  fi
+  rm -rf "$target" "$target.tmp"
+  cp -a "$pristine" "$target.tmp"
+  rm -f "$target.tmp/.xnnkleidi-unpacked"
+  local patch_file
+  for patch_file in "$series_dir"/*.patch; do
+    log "patch $name: $(basename "$patch_file")"
+    patch --quiet --forward --batch -p1 -d "$target.tmp" < "$patch_file" >&2 \
+      || fail "$(basename "$patch_file") does not apply to $name as pinned in cmake/sources.lock"
+  done
+  touch "$target.tmp/.xnnkleidi-patched"
+  mv "$target.tmp" "$target"
+  echo "$target"
+}
+
 {
   echo "# Written by cmake/fetch-sources.sh from cmake/sources.lock; do not edit."
 } > "$output_cmake.tmp"
@@ -144,9 +175,10 @@ while IFS=$'\t' read -r name kind package version file sha; do
   fi
   verify_or_fail "$source_file" "$sha"
   dir="$(unpack_artifact "$name" "$kind" "$source_file" "$sha")"
+  dir="$(apply_patch_series "$name" "$dir")"
   upper="$(tr '[:lower:]' '[:upper:]' <<<"$name")"
-  echo "set(XNNKLEIDI_${upper}_DIR \"$dir\" CACHE PATH \"$package $version\")" >> "$output_cmake.tmp"
-  echo "set(XNNKLEIDI_${upper}_VERSION \"$version\" CACHE STRING \"\")" >> "$output_cmake.tmp"
+  echo "set(XNNKLEIDI_${upper}_DIR \"$dir\" CACHE PATH \"$package $version\" FORCE)" >> "$output_cmake.tmp"
+  echo "set(XNNKLEIDI_${upper}_VERSION \"$version\" CACHE STRING \"\" FORCE)" >> "$output_cmake.tmp"
   log "ok  $name $version ($file)"
 done < "$lock_file"
 

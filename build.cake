@@ -1,0 +1,155 @@
+// Orchestrates XnnKleidi's build: pinned sources -> native libraries per RID ->
+// generated bindings -> managed library -> tests. Each layer's real work lives in
+// its own folder (native/, bindings/, src/, tests/); this file only sequences it.
+//
+//   ./build.sh --target=Native [--rid=linux-x64|linux-arm64]
+//   ./build.sh --target=Test            (the default: everything testable)
+//   ./build.sh --target=Clean
+
+var target = Argument("target", "Test");
+var ridArgument = Argument("rid", "all");
+var configuration = Argument("configuration", "Release");
+
+var repoRoot = MakeAbsolute(Directory("."));
+var artifactsDir = repoRoot.Combine("artifacts");
+var buildRoot = artifactsDir.Combine("build");
+var nativeOutRoot = artifactsDir.Combine("native");
+var sourcesCacheFile = buildRoot.CombineWithFilePath("sources.cmake");
+var arm64Toolchain = repoRoot.CombineWithFilePath("cmake/aarch64-linux-gnu.toolchain.cmake");
+
+// CPU models every arm64 test runs under (QEMU user mode): with i8mm and dotprod,
+// with dotprod only, and with neither. They decide which KleidiAI kernels exist.
+var arm64CpuModels = new[] { "max", "cortex-a76", "cortex-a72" };
+const string arm64Sysroot = "/usr/aarch64-linux-gnu";
+// Linked on Debian 12 the library needs glibc 2.34; the packaging issue lowers this.
+const string maxGlibc = "2.34";
+
+var allRids = new[] { "linux-x64", "linux-arm64" };
+string[] SelectedRids()
+{
+    if (ridArgument == "all") return allRids;
+    if (Array.IndexOf(allRids, ridArgument) < 0)
+        throw new ArgumentException($"--rid={ridArgument} is not supported here; use one of: all, {string.Join(", ", allRids)}");
+    return new[] { ridArgument };
+}
+
+DirectoryPath NativeBuildDir(string rid) => buildRoot.Combine(rid);
+DirectoryPath KernelTestBuildDir(string rid) => buildRoot.Combine(rid + "-kernel-tests");
+
+// Runs a program and fails the build on a non-zero exit, naming the command.
+void Run(string program, string arguments, DirectoryPath? workingDirectory = null, IDictionary<string, string>? environment = null)
+{
+    Information($"> {program} {arguments}");
+    var settings = new ProcessSettings
+    {
+        Arguments = arguments,
+        WorkingDirectory = workingDirectory ?? repoRoot,
+        EnvironmentVariables = environment,
+    };
+    var exitCode = StartProcess(program, settings);
+    if (exitCode != 0)
+        throw new CakeException($"'{program} {arguments}' failed with exit code {exitCode}");
+}
+
+// Runs a program and returns its standard output lines, failing on a non-zero exit.
+List<string> Capture(string program, string arguments)
+{
+    var settings = new ProcessSettings { Arguments = arguments, WorkingDirectory = repoRoot, RedirectStandardOutput = true };
+    var exitCode = StartProcess(program, settings, out var lines);
+    if (exitCode != 0)
+        throw new CakeException($"'{program} {arguments}' failed with exit code {exitCode}");
+    return lines.ToList();
+}
+
+void ConfigureNative(string rid, DirectoryPath buildDir, string extraOptions)
+{
+    var toolchain = rid == "linux-arm64" ? $" -DCMAKE_TOOLCHAIN_FILE=\"{arm64Toolchain}\"" : "";
+    Run("cmake", $"-S native -B \"{buildDir}\" -G Ninja -C \"{sourcesCacheFile}\" -DCMAKE_BUILD_TYPE={configuration}{toolchain} {extraOptions}");
+}
+
+Task("Clean")
+    .Description("Deletes artifacts/ (downloads and ccache live outside the work tree and stay).")
+    .Does(() =>
+{
+    if (DirectoryExists(artifactsDir))
+        DeleteDirectory(artifactsDir, new DeleteDirectorySettings { Recursive = true, Force = true });
+    foreach (var dir in GetDirectories("./**/bin").Concat(GetDirectories("./**/obj")))
+        DeleteDirectory(dir, new DeleteDirectorySettings { Recursive = true, Force = true });
+});
+
+Task("Sources")
+    .Description("Fetches, verifies and unpacks the pinned native sources (cmake/sources.lock).")
+    .Does(() =>
+{
+    EnsureDirectoryExists(buildRoot);
+    Run("bash", $"cmake/fetch-sources.sh \"{sourcesCacheFile}\"");
+});
+
+Task("Native")
+    .Description("Builds libxnnkleidi.so per RID into artifacts/native/<rid>/ and checks it.")
+    .IsDependentOn("Sources")
+    .Does(() =>
+{
+    var includeOut = nativeOutRoot.Combine("include");
+    EnsureDirectoryExists(includeOut);
+    foreach (var rid in SelectedRids())
+    {
+        var buildDir = NativeBuildDir(rid);
+        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=ON");
+        Run("cmake", $"--build \"{buildDir}\" --parallel");
+
+        var ridOut = nativeOutRoot.Combine(rid);
+        EnsureDirectoryExists(ridOut);
+        var library = buildDir.CombineWithFilePath("libxnnkleidi.so");
+        CopyFile(library, ridOut.CombineWithFilePath("libxnnkleidi.so"));
+        Run("bash", $"cmake/check-native-library.sh \"{library}\" {rid} {maxGlibc}");
+
+        // What the C compiler says about struct layouts, for the managed layout test.
+        var probe = buildDir.CombineWithFilePath("tests/xnnkleidi-struct-layout-probe");
+        if (FileExists(probe))
+        {
+            var layout = rid == "linux-arm64"
+                ? Capture("qemu-aarch64-static", $"-L {arm64Sysroot} -cpu max \"{probe}\"")
+                : Capture(probe.FullPath, "");
+            System.IO.File.WriteAllLines(ridOut.CombineWithFilePath("struct-layout.txt").FullPath, layout);
+        }
+    }
+
+    // The public headers a consumer (and the bindings generator) compiles against.
+    var sources = System.IO.File.ReadAllText(sourcesCacheFile.FullPath);
+    string SourceDir(string name) =>
+        System.Text.RegularExpressions.Regex.Match(sources, $"set\\(XNNKLEIDI_{name}_DIR \"([^\"]+)\"").Groups[1].Value;
+    CopyFile($"{SourceDir("XNNPACK")}/include/xnnpack.h", includeOut.CombineWithFilePath("xnnpack.h"));
+    CopyFile($"{SourceDir("PTHREADPOOL")}/include/pthreadpool.h", includeOut.CombineWithFilePath("pthreadpool.h"));
+    CopyFile("native/include/xnnkleidi.h", includeOut.CombineWithFilePath("xnnkleidi.h"));
+});
+
+Task("TestNative")
+    .Description("C smoke tests and artifact checks per RID (arm64 under QEMU with each CPU model).")
+    .IsDependentOn("Native")
+    .Does(() =>
+{
+    foreach (var rid in SelectedRids())
+        Run("ctest", $"--test-dir \"{NativeBuildDir(rid)}\" -L smoke --output-on-failure --no-tests=error");
+});
+
+Task("TestXnnpackKernels")
+    .Description("XNNPACK's own unit tests for the QD8/QP8 GEMMs and x8-packq (arm64 under QEMU -cpu max).")
+    .IsDependentOn("Sources")
+    .Does(() =>
+{
+    foreach (var rid in SelectedRids())
+    {
+        var buildDir = KernelTestBuildDir(rid);
+        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=OFF -DXNNKLEIDI_BUILD_XNNPACK_TESTS=ON");
+        Run("cmake", $"--build \"{buildDir}\" --parallel --target xnnkleidi-kernel-tests");
+        Run("ctest", $"--test-dir \"{buildDir}\" -L xnnpack-kernels --output-on-failure --no-tests=error");
+    }
+});
+
+Task("Test")
+    .Description("Everything testable: native smoke tests, XNNPACK's kernel tests, artifact checks.")
+    .IsDependentOn("TestNative")
+    .IsDependentOn("TestXnnpackKernels");
+
+RunTarget(target);
