@@ -125,9 +125,11 @@ unpack_artifact() {
 }
 
 # Applies native/patches/<name>/*.patch (in name order) to a copy of the verified,
-# unpacked tree. The copy is keyed by the tree and by the patches' own checksum, so
-# the pristine tree stays as the lock file describes it and a changed series
-# rebuilds from scratch. Prints the folder to build from.
+# unpacked tree, so the pristine tree stays as the lock file describes it. The copy
+# keeps one path whatever the series holds (ccache and CMake key on paths), and a
+# stamp holding the series' checksum tells when it must be made again; cp -a keeps
+# the untouched files' times, so only what a patch changes is rebuilt. Prints the
+# folder to build from.
 apply_patch_series() {
   local name="$1" pristine="$2"
   local series_dir="$repo_root/native/patches/$name"
@@ -136,9 +138,9 @@ apply_patch_series() {
   fi
   command -v patch >/dev/null || fail "the 'patch' tool is needed to apply $series_dir (apt-get install patch)"
   local series_sha
-  series_sha="$(cat "$series_dir"/*.patch | sha256sum | cut -c1-12)"
-  local target="$pristine-patched-$series_sha"
-  if [[ -f "$target/.xnnkleidi-patched" ]]; then
+  series_sha="$(cat "$series_dir"/*.patch | sha256sum | cut -d' ' -f1)"
+  local target="$pristine-patched"
+  if [[ "$(cat "$target/.xnnkleidi-patched" 2>/dev/null)" == "$series_sha" ]]; then
     echo "$target"; return 0
   fi
   rm -rf "$target" "$target.tmp"
@@ -150,7 +152,7 @@ apply_patch_series() {
     patch --quiet --forward --batch -p1 -d "$target.tmp" < "$patch_file" >&2 \
       || fail "$(basename "$patch_file") does not apply to $name as pinned in cmake/sources.lock"
   done
-  touch "$target.tmp/.xnnkleidi-patched"
+  echo "$series_sha" > "$target.tmp/.xnnkleidi-patched"
   mv "$target.tmp" "$target"
   echo "$target"
 }
