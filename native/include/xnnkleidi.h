@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration in this header changes meaning or layout. */
-#define XNNKLEIDI_ABI_VERSION 1
+#define XNNKLEIDI_ABI_VERSION 2
 
 /* CPU features as XNNPACK's hardware configuration reports them (bit flags). */
 enum xnnkleidi_cpu_feature {
@@ -55,7 +55,7 @@ enum xnnkleidi_qp8_support {
   xnnkleidi_qp8_unavailable_kleidiai_disabled = 2,
   /* The CPU lacks both the dotprod and i8mm extensions the kernels need. */
   xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm = 3,
-  /* This XNNPACK has no QP8 GEMM for that weight datatype (qcint8 in git 4ea82e5). */
+  /* This XNNPACK has no QP8 GEMM for that weight datatype (without patch 0003: qcint8). */
   xnnkleidi_qp8_unavailable_no_kernel_for_weights = 4,
   /* The datatype is not a weight datatype that a QD8 fully connected layer takes. */
   xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5,
@@ -92,6 +92,15 @@ enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_dataty
  * always safe; passing any other "maybe pack" flag may not be.
  */
 uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype);
+
+/*
+ * The name of the KleidiAI matmul kernel that a QP8 fully connected layer with
+ * weights of the given datatype runs for a batch of batch_size rows on this CPU
+ * (a GEMV kernel for one row, a GEMM kernel otherwise), or NULL when
+ * xnnkleidi_qp8_support() does not say xnnkleidi_qp8_available. The string is
+ * static.
+ */
+const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);
 
 #ifdef __cplusplus
 }  /* extern "C" */

@@ -113,10 +113,11 @@ enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_dataty
                  ? xnnkleidi_qp8_available
                  : xnnkleidi_qp8_unavailable_no_kernel_for_weights;
     default:
-      // XNNPACK git 4ea82e5 has no qp8-f32-qc8w GEMM: a packed input reaching a
-      // qc8w fully connected node is undefined behaviour (it crashes), so the
-      // answer for qcint8 is always "no".
-      return xnnkleidi_qp8_unavailable_no_kernel_for_weights;
+      // qcint8: XNNPACK git 4ea82e5 has no qp8-f32-qc8w GEMM; our patch 0003
+      // (native/patches/xnnpack) adds one on KleidiAI's qai8dxp x qsi8cxp kernels.
+      return xnn_init_qp8_f32_qc8w_gemm_config() != NULL
+                 ? xnnkleidi_qp8_available
+                 : xnnkleidi_qp8_unavailable_no_kernel_for_weights;
   }
 #endif
 }
@@ -130,7 +131,53 @@ uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype) {
       return XNN_FLAG_MAYBE_PACK_FOR_GEMM;
     case xnn_datatype_qbint4:
       return XNN_FLAG_MAYBE_PACK_FOR_QB4W_GEMM;
+    case xnn_datatype_qcint8:
+      return XNN_FLAG_MAYBE_PACK_FOR_QC8W_GEMM;
     default:
       return 0;
   }
+}
+
+const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size) {
+  if (xnnkleidi_qp8_support(weight_datatype) != xnnkleidi_qp8_available) {
+    return NULL;
+  }
+#if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
+  // XNNPACK's fully connected operator runs its 1-row kernel when the batch is
+  // 1 and its config's largest-mr kernel otherwise; name the KleidiAI kernel
+  // behind each, as the configs in gemm-config.c set them.
+  const bool single_row = batch_size == 1;
+  switch (weight_datatype) {
+    case xnn_datatype_qcint8: {
+      const struct xnn_gemm_config* config = xnn_init_qp8_f32_qc8w_gemm_config();
+      const bool i8mm_set = config->log2_kr == 3;
+      if (single_row) {
+        return i8mm_set ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod"
+                        : "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod";
+      }
+      return i8mm_set ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm"
+                      : "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod";
+    }
+    case xnn_datatype_qcint4: {
+      const struct xnn_gemm_config* config = xnn_init_qp8_f32_qc4w_gemm_config();
+      if (single_row || config->mr == 1) {
+        return "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod";
+      }
+      return "kai_matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm";
+    }
+    case xnn_datatype_qbint4: {
+      const struct xnn_gemm_config* config = xnn_init_qp8_f32_qb4w_gemm_config();
+      if (config->mr == 1) {
+        return "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod";
+      }
+      return single_row ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp4x8_1x4x32_neon_dotprod"
+                        : "kai_matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_8x4x32_neon_i8mm";
+    }
+    default:
+      return NULL;
+  }
+#else
+  (void) batch_size;
+  return NULL;
+#endif
 }

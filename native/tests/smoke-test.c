@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "xnnkleidi.h"
+#include "pthreadpool.h"
 #include "xnnpack.h"
 
 enum scheme { scheme_qc8w, scheme_qc4w, scheme_qb4w };
@@ -125,7 +126,7 @@ static void free_layer(struct layer* layer) {
 
 // Runs the graph; writes the output and the reported operator names ("a|b").
 static enum xnn_status run_graph(const struct layer* layer, enum scheme scheme, uint32_t convert_flags,
-                                 float* output, char* names, size_t names_size) {
+                                 pthreadpool_t threadpool, float* output, char* names, size_t names_size) {
   xnn_subgraph_t subgraph = NULL;
   xnn_runtime_t runtime = NULL;
   enum xnn_status status = xnn_create_subgraph(/*external_value_ids=*/2, 0, &subgraph);
@@ -172,7 +173,7 @@ static enum xnn_status run_graph(const struct layer* layer, enum scheme scheme, 
   if (status == xnn_status_success)
     status = xnn_define_fully_connected(subgraph, -INFINITY, INFINITY, quantized_id, weight_id, bias_id, output_id, 0);
   if (status == xnn_status_success)
-    status = xnn_create_runtime_v3(subgraph, NULL, NULL, XNN_FLAG_BASIC_PROFILING, &runtime);
+    status = xnn_create_runtime_v3(subgraph, NULL, threadpool, XNN_FLAG_BASIC_PROFILING, &runtime);
   if (status == xnn_status_success) status = xnn_reshape_external_value(runtime, 0, 2, input_dims);
   if (status == xnn_status_success) status = xnn_reshape_runtime(runtime);
   if (status == xnn_status_success) {
@@ -233,17 +234,85 @@ static void check_numerics(const struct layer* layer, const float* output, const
   }
 }
 
-static bool qp8_expected(const char* cpu_model, enum scheme scheme) {
-  // FACTS: QP8 exists for qc4w and qb4w on Arm CPUs with dotprod or i8mm; never for qc8w
-  // in XNNPACK 4ea82e5; never on x86-64.
-  const bool arm_with_dot = strcmp(cpu_model, "max") == 0 || strcmp(cpu_model, "cortex-a76") == 0;
-  return arm_with_dot && scheme != scheme_qc8w;
+static bool qp8_expected(const char* cpu_model) {
+  // FACTS: QP8 exists for qc4w and qb4w on Arm CPUs with dotprod or i8mm, and never on
+  // x86-64; patch 0003 adds qc8w on the same CPUs.
+  return strcmp(cpu_model, "max") == 0 || strcmp(cpu_model, "cortex-a76") == 0;
 }
 
-static enum xnnkleidi_qp8_support expected_support(const char* cpu_model, enum scheme scheme) {
+static enum xnnkleidi_qp8_support expected_support(const char* cpu_model) {
   if (strcmp(cpu_model, "x64") == 0) return xnnkleidi_qp8_unavailable_not_arm;
   if (strcmp(cpu_model, "cortex-a72") == 0) return xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm;
-  return scheme == scheme_qc8w ? xnnkleidi_qp8_unavailable_no_kernel_for_weights : xnnkleidi_qp8_available;
+  return xnnkleidi_qp8_available;
+}
+
+// The KleidiAI kernel each CPU model must select for qc8w: `max` has i8mm (kr 8),
+// `cortex-a76` only dotprod (kr 4); one row runs a GEMV kernel, more a GEMM kernel.
+static const char* expected_qc8w_kernel(const char* cpu_model, size_t batch_size) {
+  if (!qp8_expected(cpu_model)) return NULL;
+  const bool i8mm = strcmp(cpu_model, "max") == 0;
+  if (batch_size == 1) {
+    return i8mm ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod"
+                : "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod";
+  }
+  return i8mm ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm"
+              : "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod";
+}
+
+static bool same_name(const char* actual, const char* expected) {
+  if (actual == NULL || expected == NULL) return actual == expected;
+  return strcmp(actual, expected) == 0;
+}
+
+// Runs one layer with the given flag and checks the operators and the numbers.
+static void run_and_check(struct layer* layer, enum scheme scheme, uint32_t convert_flags, bool expect_packed,
+                          pthreadpool_t threadpool, const char* label) {
+  float* output = calloc(layer->m * layer->n + 1, sizeof(float));
+  char names[512], expected_names[256];
+  const enum xnn_status status = run_graph(layer, scheme, convert_flags, threadpool, output, names, sizeof names);
+  CHECK(status == xnn_status_success, "%s: status %d", label, (int) status);
+  if (status == xnn_status_success) {
+    const char* activation = expect_packed ? "QP8" : "QD8";
+    if (layer->m == 0) {
+      // An empty batch runs nothing, so there is no output to compare.
+      expected_names[0] = '\0';
+    } else {
+      snprintf(expected_names, sizeof expected_names, "Convert (NC, F32, %s)|Fully Connected (NC, %s, F32, %s) GEMM",
+               activation, activation, scheme_kernel_tags[scheme]);
+      CHECK(strcmp(names, expected_names) == 0, "%s: operators '%s', expected '%s'", label, names, expected_names);
+    }
+    printf("%-44s %s\n", label, names);
+    check_numerics(layer, output, label);
+  }
+  free(output);
+}
+
+// The qc8w packed path of patch 0003 over the shapes that stress it: K below, at
+// and far above KleidiAI's 32-element K padding, odd K, N below and above the
+// kernels' n step (4), M = 1 (GEMV) and M above the 16-row GEMM tile, 1 and 2 threads.
+static void check_qc8w_grid(const char* cpu_model, pthreadpool_t two_threads) {
+  const uint32_t pack_flag = xnnkleidi_pack_flag_for_weights(xnn_datatype_qcint8);
+  const size_t ms[] = {1, 3, 17, 197};
+  const size_t ks[] = {4, 13, 768};
+  const size_t ns[] = {1, 5, 3072};
+  for (size_t mi = 0; mi < 4; mi++) {
+    const char* kernel = xnnkleidi_qp8_kernel_name(xnn_datatype_qcint8, ms[mi]);
+    CHECK(same_name(kernel, expected_qc8w_kernel(cpu_model, ms[mi])), "qc8w M=%zu on %s: kernel %s, expected %s",
+          ms[mi], cpu_model, kernel ? kernel : "(none)", expected_qc8w_kernel(cpu_model, ms[mi]) ?: "(none)");
+    for (size_t ki = 0; ki < 3; ki++) {
+      for (size_t ni = 0; ni < 3; ni++) {
+        struct layer layer;
+        make_layer(&layer, scheme_qc8w, ms[mi], ks[ki], ns[ni]);
+        for (int threads = 1; threads <= 2; threads++) {
+          char label[128];
+          snprintf(label, sizeof label, "qc8w grid %zux%zux%zu %d thread%s %s", layer.m, layer.k, layer.n, threads,
+                   threads == 1 ? "" : "s", pack_flag ? "packed" : "unpacked");
+          run_and_check(&layer, scheme_qc8w, pack_flag, pack_flag != 0, threads == 1 ? NULL : two_threads, label);
+        }
+        free_layer(&layer);
+      }
+    }
+  }
 }
 
 int main(int argc, char** argv) {
@@ -264,45 +333,58 @@ int main(int argc, char** argv) {
         "fp32 must be rejected as a weight datatype");
   CHECK(xnnkleidi_qp8_support((enum xnn_datatype) 12345) == xnnkleidi_qp8_unavailable_invalid_weight_datatype,
         "an out-of-range datatype must be rejected");
-  CHECK(xnnkleidi_pack_flag_for_weights(xnn_datatype_qcint8) == 0, "qc8w must never get a pack flag");
+  CHECK(xnnkleidi_qp8_kernel_name(xnn_datatype_fp32, 1) == NULL, "fp32 has no QP8 kernel");
+  pthreadpool_t two_threads = pthreadpool_create(2);
+  CHECK(two_threads != NULL, "pthreadpool_create(2) failed");
 
   const size_t shapes[][3] = {{1, 64, 24}, {5, 96, 17}, {17, 256, 40}};
   for (int scheme = scheme_qc8w; scheme <= scheme_qb4w; scheme++) {
     const enum xnnkleidi_qp8_support support = xnnkleidi_qp8_support(scheme_datatypes[scheme]);
-    CHECK(support == expected_support(cpu_model, scheme), "%s on %s: qp8 support %d, expected %d",
-          scheme_names[scheme], cpu_model, (int) support, (int) expected_support(cpu_model, scheme));
+    CHECK(support == expected_support(cpu_model), "%s on %s: qp8 support %d, expected %d",
+          scheme_names[scheme], cpu_model, (int) support, (int) expected_support(cpu_model));
     const uint32_t pack_flag = xnnkleidi_pack_flag_for_weights(scheme_datatypes[scheme]);
-    CHECK((pack_flag != 0) == qp8_expected(cpu_model, scheme), "%s on %s: pack flag 0x%x", scheme_names[scheme],
+    CHECK((pack_flag != 0) == qp8_expected(cpu_model), "%s on %s: pack flag 0x%x", scheme_names[scheme],
           cpu_model, pack_flag);
+    CHECK((xnnkleidi_qp8_kernel_name(scheme_datatypes[scheme], 5) != NULL) == qp8_expected(cpu_model),
+          "%s on %s: kernel name presence", scheme_names[scheme], cpu_model);
 
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
       struct layer layer;
       make_layer(&layer, scheme, shapes[s][0], shapes[s][1], shapes[s][2]);
-      float* output = calloc(layer.m * layer.n, sizeof(float));
       for (int packed = 0; packed <= 1; packed++) {
-        // Only ever pass a flag the library handed out: any other flag may reach the
-        // qc8w crash recorded in FACTS.md.
+        // Only ever pass a flag the library handed out.
         if (packed && pack_flag == 0) continue;
-        char names[512], label[128], expected_gemm[128];
+        char label[128];
         snprintf(label, sizeof label, "%s %zux%zux%zu %s", scheme_names[scheme], layer.m, layer.k, layer.n,
                  packed ? "packed" : "unpacked");
-        memset(output, 0, layer.m * layer.n * sizeof(float));
-        const enum xnn_status status = run_graph(&layer, scheme, packed ? pack_flag : 0, output, names, sizeof names);
-        CHECK(status == xnn_status_success, "%s: status %d", label, (int) status);
-        if (status != xnn_status_success) continue;
-        const char* activation = packed ? "QP8" : "QD8";
-        char expected_names[256];
-        snprintf(expected_gemm, sizeof expected_gemm, "Fully Connected (NC, %s, F32, %s) GEMM", activation,
-                 scheme_kernel_tags[scheme]);
-        snprintf(expected_names, sizeof expected_names, "Convert (NC, F32, %s)|%s", activation, expected_gemm);
-        CHECK(strcmp(names, expected_names) == 0, "%s: operators '%s', expected '%s'", label, names, expected_names);
-        printf("%-32s %s\n", label, names);
-        check_numerics(&layer, output, label);
+        run_and_check(&layer, (enum scheme) scheme, packed ? pack_flag : 0, packed != 0, NULL, label);
       }
-      free(output);
       free_layer(&layer);
     }
   }
+
+  // A packed input whose layout does not match the weights (the case that crashed
+  // XNNPACK 4ea82e5: qc8w weights behind the qc4w flag) is refused with
+  // xnn_status_invalid_parameter when the graph is defined.
+  if (qp8_expected(cpu_model)) {
+    const uint32_t qc4w_flag = xnnkleidi_pack_flag_for_weights(xnn_datatype_qcint4);
+    const uint32_t qc8w_flag = xnnkleidi_pack_flag_for_weights(xnn_datatype_qcint8);
+    struct layer layer;
+    char names[512];
+    make_layer(&layer, scheme_qc8w, 5, 64, 8);
+    float* output = calloc(5 * 8, sizeof(float));
+    enum xnn_status status = run_graph(&layer, scheme_qc8w, qc4w_flag, NULL, output, names, sizeof names);
+    CHECK(status == xnn_status_invalid_parameter, "qc8w weights behind the qc4w flag: status %d", (int) status);
+    free_layer(&layer);
+    make_layer(&layer, scheme_qc4w, 5, 64, 8);
+    status = run_graph(&layer, scheme_qc4w, qc8w_flag, NULL, output, names, sizeof names);
+    CHECK(status == xnn_status_invalid_parameter, "qc4w weights behind the qc8w flag: status %d", (int) status);
+    free_layer(&layer);
+    free(output);
+  }
+
+  check_qc8w_grid(cpu_model, two_threads);
+  pthreadpool_destroy(two_threads);
   printf("%s: %d checks, %d failed\n", cpu_model, checks, failures);
   return failures == 0 ? 0 : 1;
 }
