@@ -16,13 +16,14 @@ var buildRoot = artifactsDir.Combine("build");
 var nativeOutRoot = artifactsDir.Combine("native");
 var sourcesCacheFile = buildRoot.CombineWithFilePath("sources.cmake");
 var arm64Toolchain = repoRoot.CombineWithFilePath("cmake/aarch64-linux-gnu.toolchain.cmake");
+var x64Toolchain = repoRoot.CombineWithFilePath("cmake/x86_64-linux-gnu.toolchain.cmake");
 
 // CPU models every arm64 test runs under (QEMU user mode): with i8mm and dotprod,
 // with dotprod only, and with neither. They decide which KleidiAI kernels exist.
 var arm64CpuModels = new[] { "max", "cortex-a76", "cortex-a72" };
-const string arm64Sysroot = "/usr/aarch64-linux-gnu";
-// Linked on Debian 12 the library needs glibc 2.34; the packaging issue lowers this.
-const string maxGlibc = "2.34";
+// The shipped libraries link against bullseye's glibc 2.31 (see the toolchain files),
+// so that they load on Debian 11 / RHEL 8 and later; the artifact check holds them to it.
+const string maxGlibc = "2.31";
 
 var allRids = new[] { "linux-x64", "linux-arm64" };
 string[] SelectedRids()
@@ -34,6 +35,19 @@ string[] SelectedRids()
 }
 
 DirectoryPath NativeBuildDir(string rid) => buildRoot.Combine(rid);
+
+// The value a line `set(NAME "value" ...)` of the file fetch-sources.sh writes gives.
+string SourcesValue(string name)
+{
+    var text = System.IO.File.ReadAllText(sourcesCacheFile.FullPath);
+    var match = System.Text.RegularExpressions.Regex.Match(text, $"set\\({name} \"([^\"]+)\"");
+    if (!match.Success)
+        throw new CakeException($"{sourcesCacheFile} does not set {name}; run the Sources target");
+    return match.Groups[1].Value;
+}
+
+// The glibc 2.31 sysroot a RID's library is linked against, and arm64 tests run on.
+string Sysroot(string rid) => SourcesValue("XNNKLEIDI_SYSROOT_" + rid.ToUpperInvariant().Replace('-', '_'));
 DirectoryPath KernelTestBuildDir(string rid) => buildRoot.Combine(rid + "-kernel-tests");
 
 // Runs a program and fails the build on a non-zero exit, naming the command.
@@ -63,7 +77,7 @@ List<string> Capture(string program, string arguments)
 
 void ConfigureNative(string rid, DirectoryPath buildDir, string extraOptions)
 {
-    var toolchain = rid == "linux-arm64" ? $" -DCMAKE_TOOLCHAIN_FILE=\"{arm64Toolchain}\"" : "";
+    var toolchain = $" -DCMAKE_TOOLCHAIN_FILE=\"{(rid == "linux-arm64" ? arm64Toolchain : x64Toolchain)}\"";
     Run("cmake", $"-S native -B \"{buildDir}\" -G Ninja -C \"{sourcesCacheFile}\" -DCMAKE_BUILD_TYPE={configuration}{toolchain} {extraOptions}");
 }
 
@@ -109,18 +123,15 @@ Task("Native")
         if (FileExists(probe))
         {
             var layout = rid == "linux-arm64"
-                ? Capture("qemu-aarch64-static", $"-L {arm64Sysroot} -cpu max \"{probe}\"")
+                ? Capture("qemu-aarch64-static", $"-L {Sysroot(rid)} -cpu max \"{probe}\"")
                 : Capture(probe.FullPath, "");
             System.IO.File.WriteAllLines(ridOut.CombineWithFilePath("struct-layout.txt").FullPath, layout);
         }
     }
 
     // The public headers a consumer (and the bindings generator) compiles against.
-    var sources = System.IO.File.ReadAllText(sourcesCacheFile.FullPath);
-    string SourceDir(string name) =>
-        System.Text.RegularExpressions.Regex.Match(sources, $"set\\(XNNKLEIDI_{name}_DIR \"([^\"]+)\"").Groups[1].Value;
-    CopyFile($"{SourceDir("XNNPACK")}/include/xnnpack.h", includeOut.CombineWithFilePath("xnnpack.h"));
-    CopyFile($"{SourceDir("PTHREADPOOL")}/include/pthreadpool.h", includeOut.CombineWithFilePath("pthreadpool.h"));
+    CopyFile($"{SourcesValue("XNNKLEIDI_XNNPACK_DIR")}/include/xnnpack.h", includeOut.CombineWithFilePath("xnnpack.h"));
+    CopyFile($"{SourcesValue("XNNKLEIDI_PTHREADPOOL_DIR")}/include/pthreadpool.h", includeOut.CombineWithFilePath("pthreadpool.h"));
     CopyFile("native/include/xnnkleidi.h", includeOut.CombineWithFilePath("xnnkleidi.h"));
 });
 
@@ -141,7 +152,8 @@ Task("TestXnnpackKernels")
     foreach (var rid in SelectedRids())
     {
         var buildDir = KernelTestBuildDir(rid);
-        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=OFF -DXNNKLEIDI_BUILD_XNNPACK_TESTS=ON");
+        // XNNPACK's own tests are not shipped: build them against this machine's glibc.
+        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=OFF -DXNNKLEIDI_BUILD_XNNPACK_TESTS=ON -DXNNKLEIDI_GLIBC231=OFF");
         Run("cmake", $"--build \"{buildDir}\" --parallel --target xnnkleidi-kernel-tests");
         Run("ctest", $"--test-dir \"{buildDir}\" -L xnnpack-kernels --output-on-failure --no-tests=error");
     }

@@ -60,6 +60,9 @@ prepare_private_apt() {
       echo "deb [arch=amd64,arm64 signed-by=$keyring] $mirror $suite main"
       echo "deb-src [signed-by=$keyring] $mirror $suite main"
     done
+    # bullseye's C library is the sysroot the shipped libraries link against
+    # (glibc 2.31), so they load on Debian 11, RHEL 8 and later.
+    echo "deb [arch=amd64,arm64 signed-by=$keyring] $mirror bullseye main"
   } > "$apt_root/sources.list"
   apt_options=(
     -o "Dir::Etc::sourcelist=$apt_root/sources.list"
@@ -71,7 +74,7 @@ prepare_private_apt() {
     -o "Debug::NoLocking=1"
     -o "APT::Sandbox::User=root"
   )
-  log "updating the private apt lists (trixie, sid)"
+  log "updating the private apt lists (trixie, sid, bullseye)"
   apt-get "${apt_options[@]}" update -qq >"$apt_root/update.log" 2>&1 \
     || fail "private 'apt-get update' failed; see $apt_root/update.log"
   apt_ready=1
@@ -108,7 +111,7 @@ unpack_artifact() {
   fi
   rm -rf "$target" "$target.tmp"
   mkdir -p "$target.tmp"
-  if [[ "$kind" == binary ]]; then
+  if [[ "$kind" != source ]]; then
     dpkg-deb -x "$file" "$target.tmp"
   else
     local top_entries
@@ -161,6 +164,7 @@ apply_patch_series() {
   echo "# Written by cmake/fetch-sources.sh from cmake/sources.lock; do not edit."
 } > "$output_cmake.tmp"
 
+declare -A sysroot_parts=() sysroot_shas=()
 while IFS=$'\t' read -r name kind package version file sha; do
   [[ -z "$name" || "$name" == \#* ]] && continue
   source_file=""
@@ -176,6 +180,14 @@ while IFS=$'\t' read -r name kind package version file sha; do
     source_file="$download_dir/$file"
   fi
   verify_or_fail "$source_file" "$sha"
+  if [[ "$kind" == sysroot:* ]]; then
+    # Part of a sysroot: unpacked together with the other parts of its RID below.
+    rid="${kind#sysroot:}"
+    sysroot_parts[$rid]+="$source_file"$'\n'
+    sysroot_shas[$rid]+="$sha"
+    log "ok  $name $version ($file, sysroot of $rid)"
+    continue
+  fi
   dir="$(unpack_artifact "$name" "$kind" "$source_file" "$sha")"
   dir="$(apply_patch_series "$name" "$dir")"
   upper="$(tr '[:lower:]' '[:upper:]' <<<"$name")"
@@ -183,5 +195,28 @@ while IFS=$'\t' read -r name kind package version file sha; do
   echo "set(XNNKLEIDI_${upper}_VERSION \"$version\" CACHE STRING \"\" FORCE)" >> "$output_cmake.tmp"
   log "ok  $name $version ($file)"
 done < "$lock_file"
+
+# Each RID's sysroot is the listed Debian packages unpacked into one folder, keyed
+# by their checksums. Debian's absolute symlinks (libc.so.6, the loader) would point
+# at this machine's own C library, so they are made relative to the sysroot.
+for rid in "${!sysroot_parts[@]}"; do
+  key="$(sha256sum <<<"${sysroot_shas[$rid]}" | cut -c1-12)"
+  target="$unpack_root/sysroot-$rid-$key"
+  if [[ ! -f "$target/.xnnkleidi-unpacked" ]]; then
+    rm -rf "$target" "$target.tmp"
+    mkdir -p "$target.tmp"
+    while IFS= read -r part; do
+      [[ -n "$part" ]] && dpkg-deb -x "$part" "$target.tmp"
+    done <<<"${sysroot_parts[$rid]}"
+    find "$target.tmp" -type l -lname '/*' | while IFS= read -r link; do
+      ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$target.tmp$(readlink "$link")")" "$link"
+    done
+    touch "$target.tmp/.xnnkleidi-unpacked"
+    mv "$target.tmp" "$target"
+  fi
+  upper="$(tr '[:lower:]-' '[:upper:]_' <<<"$rid")"
+  echo "set(XNNKLEIDI_SYSROOT_${upper} \"$target\" CACHE PATH \"glibc 2.31 sysroot for $rid\" FORCE)" >> "$output_cmake.tmp"
+  log "ok  sysroot for $rid"
+done
 
 mv -f "$output_cmake.tmp" "$output_cmake"
