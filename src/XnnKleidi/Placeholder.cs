@@ -1,1 +1,0 @@
-namespace XnnKleidi; internal static class Placeholder { }
