@@ -10,14 +10,17 @@
 // Protocol: one request per line on stdin, one answer line on stdout, which starts
 // with "ok" or "error". Numbers are decimal.
 //   hello                                    -> ok <protocol> <build info>
-//   layer <scheme> <m> <k> <n> <block> <pack 0|1> <threads> <seed> <runtime flags>
+//   layer <slot> <scheme> <m> <k> <n> <block> <pack 0|1> <threads> <seed> <runtime flags>
 //                                            -> ok <checksum> <operator|operator...>
-//   time <count>                             -> ok <ns> <ns> ...   (one per call)
+//   time <slot> <count>                      -> ok <ns> <ns> ...   (one per call)
+//   free <slot>                              -> ok
 //   peak <int8|fp32> <milliseconds>          -> ok <GOP/s> <instruction>
 //   quit                                     -> (exits)
 // <scheme> is qc8w, qc4w, qb4w or f32. The weights and inputs are generated from
 // <seed> by the generator below, which the CLI mirrors bit for bit (BenchData.cs); the
 // checksum (sum of the outputs) lets it check that both sides computed the same thing.
+// Up to MAX_SLOTS layers live at once, so that the CLI can interleave the cases of one
+// shape (packing off, on, auto; managed, native, ONNX Runtime) batch by batch.
 #include <errno.h>
 #include <math.h>
 #include <stdbool.h>
@@ -31,7 +34,8 @@
 #include "xnnkleidi.h"
 #include "xnnpack.h"
 
-#define PROTOCOL_VERSION 1
+#define PROTOCOL_VERSION 2
+#define MAX_SLOTS 16
 
 // peak-probe.c
 double xnnkleidi_bench_peak(const char* kind, double milliseconds, const char** instruction);
@@ -265,10 +269,24 @@ static bool parse_scheme(const char* text, enum scheme* scheme) {
 static const enum xnn_datatype weight_datatypes[] = {xnn_datatype_qcint8, xnn_datatype_qcint4, xnn_datatype_qbint4,
                                                      xnn_datatype_fp32};
 
-static void handle_layer(struct layer* layer, const char* arguments) {
+// Parses the leading slot number; returns the layer or NULL (and answers the error).
+static struct layer* slot_layer(struct layer* layers, const char* arguments, int* consumed) {
+  unsigned slot = 0;
+  if (sscanf(arguments, "%u%n", &slot, consumed) != 1 || slot >= MAX_SLOTS) {
+    printf("error malformed or out-of-range slot (0..%d)\n", MAX_SLOTS - 1);
+    return NULL;
+  }
+  return &layers[slot];
+}
+
+static void handle_layer(struct layer* layers, const char* arguments) {
   char scheme_text[16];
   size_t m, k, n, block_size, threads;
   unsigned pack, seed, runtime_flags;
+  int consumed = 0;
+  struct layer* layer = slot_layer(layers, arguments, &consumed);
+  if (layer == NULL) return;
+  arguments += consumed;
   free_layer(layer);
   if (sscanf(arguments, "%15s %zu %zu %zu %zu %u %zu %u %u", scheme_text, &m, &k, &n, &block_size, &pack, &threads,
              &seed, &runtime_flags) != 9 ||
@@ -312,8 +330,12 @@ static void handle_layer(struct layer* layer, const char* arguments) {
   printf("ok %.17g %s\n", checksum, names);
 }
 
-static void handle_time(struct layer* layer, const char* arguments) {
+static void handle_time(struct layer* layers, const char* arguments) {
   long count = 0;
+  int consumed = 0;
+  struct layer* layer = slot_layer(layers, arguments, &consumed);
+  if (layer == NULL) return;
+  arguments += consumed;
   if (layer->runtime == NULL) {
     printf("error no layer\n");
     return;
@@ -349,8 +371,7 @@ int main(void) {
     printf("error xnn_initialize failed\n");
     return 1;
   }
-  struct layer layer;
-  memset(&layer, 0, sizeof layer);
+  static struct layer layers[MAX_SLOTS];
   static char line[4096];
   while (fgets(line, sizeof line, stdin) != NULL) {
     line[strcspn(line, "\r\n")] = '\0';
@@ -359,9 +380,16 @@ int main(void) {
     if (strcmp(line, "hello") == 0) {
       printf("ok %d %s\n", PROTOCOL_VERSION, xnnkleidi_build_info());
     } else if (strcmp(line, "layer") == 0) {
-      handle_layer(&layer, arguments);
+      handle_layer(layers, arguments);
     } else if (strcmp(line, "time") == 0) {
-      handle_time(&layer, arguments);
+      handle_time(layers, arguments);
+    } else if (strcmp(line, "free") == 0) {
+      int consumed = 0;
+      struct layer* layer = slot_layer(layers, arguments, &consumed);
+      if (layer != NULL) {
+        free_layer(layer);
+        printf("ok\n");
+      }
     } else if (strcmp(line, "peak") == 0) {
       char kind[16];
       double milliseconds = 0.0;
@@ -380,6 +408,6 @@ int main(void) {
     }
     fflush(stdout);
   }
-  free_layer(&layer);
+  for (int i = 0; i < MAX_SLOTS; i++) free_layer(&layers[i]);
   return 0;
 }
