@@ -1,0 +1,97 @@
+namespace XnnKleidi.Cli.Bench;
+
+/// <summary>
+/// A layer built through XnnKleidi's public API: Linear.Create with the benchmark's own
+/// (already quantized) weights, LinearOptions.ActivationPacking and an XnnThreadPool. The input
+/// lives in a PaddedInputBuffer, so a call hands it to XNNPACK without the copy that
+/// Linear.Run(ReadOnlySpan) makes: the steady state then measures the binding's per-call
+/// cost, which is what the comparison with the C harness is for.
+/// </summary>
+internal sealed class ManagedLayer : IManagedLayer
+{
+    // Linear creates its runtime with XNN_FLAG_BASIC_PROFILING (it reports operator names);
+    // the C harness must use the same flags for a like-for-like comparison.
+    private const uint BasicProfiling = 0x00000008;
+
+    private readonly Linear _linear;
+    private readonly XnnThreadPool? _threadPool;
+    private readonly PaddedInputBuffer _input;
+    private readonly float[] _output;
+    private readonly int _batch;
+
+    private ManagedLayer(Linear linear, XnnThreadPool? threadPool, PaddedInputBuffer input, int batch, int outputChannels)
+    {
+        _linear = linear;
+        _threadPool = threadPool;
+        _input = input;
+        _batch = batch;
+        _output = new float[batch * outputChannels];
+    }
+
+    public static IManagedLayer Create(BenchData data, Packing packing, int threads)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var weights = data.Scheme switch
+        {
+            Scheme.Qc8w => LinearWeights.FromQc8w(data.Qc8wWeights, data.ChannelScales, data.N, data.K),
+            Scheme.Qc4w => LinearWeights.FromQc4w(data.Nibbles, data.ChannelScales, data.N, data.K),
+            Scheme.Qb4w => LinearWeights.FromQb4w(data.Nibbles, data.BlockScalesBf16, data.N, data.K, data.BlockSize),
+            _ => LinearWeights.Quantize(data.F32Weights, data.N, data.K, WeightScheme.F32),
+        };
+        // One thread runs on the caller (no pool), as the C harness does.
+        var threadPool = threads > 1 ? new XnnThreadPool(threads) : null;
+        PaddedInputBuffer? input = null;
+        try
+        {
+            var options = new LinearOptions
+            {
+                ActivationPacking = packing switch
+                {
+                    Packing.On => ActivationPacking.On,
+                    Packing.Auto => ActivationPacking.Auto,
+                    _ => ActivationPacking.Off,
+                },
+                ThreadPool = threadPool,
+                // Auto decides on the shape being measured, not on its default of one row.
+                AutoTuningBatch = data.M,
+            };
+            var linear = Linear.Create(data.K, data.N, weights, data.Bias, options: options);
+            input = new PaddedInputBuffer(data.M * data.K);
+            data.Input.CopyTo(input.Span);
+            return new ManagedLayer(linear, threadPool, input, data.M, data.N);
+        }
+        catch
+        {
+            input?.Dispose();
+            threadPool?.Dispose();
+            throw;
+        }
+    }
+
+    public IReadOnlyList<string> Operators => _linear.OperatorNames;
+
+    public ReadOnlySpan<float> Output => _output;
+
+    public bool PackingActive => _linear.ActivationPackingActive;
+
+    public string? FallbackReason => _linear.PackingFallbackReason;
+
+    public string? Kernel => _linear.GetKleidiAIKernelName(_batch)
+        ?? _linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
+
+    public uint RuntimeFlags => BasicProfiling;
+
+    public string? Note => _linear.AutoTiming is { } timing
+        ? FormattableString.Invariant(
+            $"auto timed M={timing.Batch}: packed {timing.PackedTime.TotalMicroseconds:0.0} us, unpacked {timing.UnpackedTime.TotalMicroseconds:0.0} us -> {(timing.PackedIsFaster ? "packed" : "unpacked")}")
+        : null;
+
+    public void Run() => _linear.Run(_input, _output, _batch);
+
+    public void Dispose()
+    {
+        _linear.Dispose();
+        _input.Dispose();
+        _threadPool?.Dispose();
+    }
+}

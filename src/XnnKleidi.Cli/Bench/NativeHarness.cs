@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using System.Globalization;
+using XnnKleidi.Cli.Platform;
+
+namespace XnnKleidi.Cli.Bench;
+
+/// <summary>
+/// The C harness (native/bench, executable xnnkleidi-bench) as a child process: it builds the
+/// same XNNPACK graph from the same seed and times it with the same loop. One request line
+/// in, one answer line out; see native/bench/bench-harness.c for the protocol.
+/// </summary>
+internal sealed class NativeHarness : IDisposable
+{
+    public const string ExecutableName = "xnnkleidi-bench";
+    private const int ProtocolVersion = 2;
+    public const int Slots = 16;
+    private readonly Process _process;
+
+    private NativeHarness(Process process, string path, string buildInfo)
+    {
+        _process = process;
+        Path = path;
+        BuildInfo = buildInfo;
+    }
+
+    public string Path { get; }
+    public string BuildInfo { get; private set; }
+
+    /// <summary>Where the harness may be, in the order tried.</summary>
+    public static IEnumerable<string> Candidates()
+    {
+        var fromEnvironment = Environment.GetEnvironmentVariable("XNNKLEIDI_BENCH_HARNESS");
+        if (!string.IsNullOrEmpty(fromEnvironment)) yield return fromEnvironment;
+        var rid = HostInfo.Rid;
+        var baseDirectory = AppContext.BaseDirectory;
+        yield return System.IO.Path.Combine(baseDirectory, ExecutableName);
+        yield return System.IO.Path.Combine(baseDirectory, "runtimes", rid, "native", ExecutableName);
+        // A development tree: artifacts/native/<rid>/ (copied there by the Native target) or
+        // the CMake build folder itself.
+        for (var dir = new DirectoryInfo(baseDirectory); dir != null; dir = dir.Parent)
+        {
+            yield return System.IO.Path.Combine(dir.FullName, "artifacts", "native", rid, ExecutableName);
+            yield return System.IO.Path.Combine(dir.FullName, "artifacts", "build", rid, "bench", ExecutableName);
+        }
+    }
+
+    /// <summary>Starts the harness, or explains in one sentence why it could not.</summary>
+    public static NativeHarness Start()
+    {
+        var tried = new List<string>();
+        foreach (var candidate in Candidates())
+        {
+            tried.Add(candidate);
+            if (!File.Exists(candidate)) continue;
+            var info = new ProcessStartInfo(candidate)
+            {
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = false,
+                UseShellExecute = false,
+            };
+            var process = Process.Start(info)
+                ?? throw new InvalidOperationException($"could not start the native harness {candidate}");
+            var harness = new NativeHarness(process, candidate, "");
+            var parts = harness.Request("hello").Split(' ', 2);
+            if (parts.Length < 2 || parts[0] != ProtocolVersion.ToString(CultureInfo.InvariantCulture))
+            {
+                harness.Dispose();
+                throw new InvalidOperationException(
+                    $"the native harness {candidate} speaks protocol '{parts[0]}', this CLI speaks {ProtocolVersion}; rebuild it");
+            }
+            harness.BuildInfo = parts[1];
+            return harness;
+        }
+        throw new FileNotFoundException(
+            $"the native harness '{ExecutableName}' was not found (tried {string.Join(", ", tried)}); " +
+            "build it with `cmake --build artifacts/build/<rid> --target xnnkleidi-bench` or set XNNKLEIDI_BENCH_HARNESS");
+    }
+
+    /// <summary>Builds the layer in the harness; returns the output checksum and the operator names.</summary>
+    public (double Checksum, string[] Operators) Layer(int slot, BenchData data, bool pack, int threads, uint runtimeFlags)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        var scheme = data.Scheme.ToString().ToLowerInvariant();
+        var answer = Request(FormattableString.Invariant(
+            $"layer {slot} {scheme} {data.M} {data.K} {data.N} {data.BlockSize} {(pack ? 1 : 0)} {threads} {data.Seed} {runtimeFlags}"));
+        var parts = answer.Split(' ', 2);
+        var checksum = double.Parse(parts[0], CultureInfo.InvariantCulture);
+        var operators = parts.Length > 1 && parts[1] != "-" ? parts[1].Split('|') : [];
+        return (checksum, operators);
+    }
+
+    /// <summary>Times <paramref name="count"/> calls; appends one time in nanoseconds per call.</summary>
+    public void Time(int slot, int count, List<double> nanoseconds)
+    {
+        ArgumentNullException.ThrowIfNull(nanoseconds);
+        var answer = Request(FormattableString.Invariant($"time {slot} {count}"));
+        foreach (var value in answer.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            nanoseconds.Add(double.Parse(value, CultureInfo.InvariantCulture));
+        }
+    }
+
+    /// <summary>Releases a slot's layer.</summary>
+    public void Free(int slot) => Request(FormattableString.Invariant($"free {slot}"));
+
+    /// <summary>Measures the peak throughput of "int8" or "fp32" for about the given time.</summary>
+    public (double Gops, string Instruction) Peak(string kind, double milliseconds)
+    {
+        var answer = Request(FormattableString.Invariant($"peak {kind} {milliseconds}"));
+        var parts = answer.Split(' ', 2);
+        return (double.Parse(parts[0], CultureInfo.InvariantCulture), parts.Length > 1 ? parts[1] : "");
+    }
+
+    private string Request(string line)
+    {
+        _process.StandardInput.WriteLine(line);
+        _process.StandardInput.Flush();
+        var answer = _process.StandardOutput.ReadLine()
+            ?? throw new InvalidOperationException($"the native harness exited (code {ExitCodeOrUnknown()}) on '{line}'");
+        if (answer.StartsWith("ok", StringComparison.Ordinal))
+        {
+            return answer.Length > 3 ? answer[3..] : "";
+        }
+        throw new InvalidOperationException($"native harness: {(answer.StartsWith("error ", StringComparison.Ordinal) ? answer[6..] : answer)}");
+    }
+
+    private string ExitCodeOrUnknown()
+    {
+        try
+        {
+            return _process.WaitForExit(1000) ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "still running";
+        }
+        catch (InvalidOperationException)
+        {
+            return "unknown";
+        }
+    }
+
+    public void Dispose()
+    {
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.StandardInput.WriteLine("quit");
+                _process.StandardInput.Flush();
+                if (!_process.WaitForExit(2000)) _process.Kill();
+            }
+        }
+        catch (InvalidOperationException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        _process.Dispose();
+    }
+}

@@ -1,0 +1,322 @@
+using System.CommandLine;
+using System.Globalization;
+using Spectre.Console;
+using XnnKleidi.Cli.Bench;
+using XnnKleidi.Cli.Output;
+using XnnKleidi.Cli.Platform;
+
+namespace XnnKleidi.Cli.Commands;
+
+/// <summary>`xnnkleidi bench`: the micro-benchmark.</summary>
+internal static class BenchCommand
+{
+    private enum CompareWith
+    {
+        Native,
+        Ort,
+        Peak,
+    }
+
+    private enum OutputFormat
+    {
+        Table,
+        Json,
+        Csv,
+    }
+
+    public static Command Create()
+    {
+        var presetNames = Presets.Names.Append(Presets.All).ToArray();
+        var preset = OptionParsing.ListOption(
+            "--preset",
+            "The fully connected layers of an example model of ExecuTorch's XNNPACK backend, shapes from the model's " +
+            $"published configuration: {string.Join(", ", presetNames)}. Comma-separated or repeated.",
+            "name",
+            item => presetNames.Contains(item, StringComparer.OrdinalIgnoreCase)
+                ? (item.ToLowerInvariant(), null)
+                : ("", $"unknown preset '{item}' (expected {string.Join(", ", presetNames)})"),
+            []);
+        var shape = OptionParsing.ListOption<LayerShape>(
+            "--shape",
+            "A custom layer, M rows x K inputs x N outputs, e.g. 197x768x3072. Repeatable.",
+            "MxKxN",
+            item => Presets.ParseShape(item, out var error) is { } parsed ? (parsed, null) : (null!, error),
+            []);
+        var scheme = OptionParsing.ListOption(
+            "--scheme",
+            "Weight schemes: qc8w (int8, per channel), qc4w (int4, per channel), qb4w (int4, blocks of 32 with bf16 " +
+            "scales), f32 (no quantization).",
+            "qc8w,qc4w,qb4w,f32",
+            item => OptionParsing.EnumItem<Scheme>(item, "scheme"),
+            [Scheme.Qc8w]);
+        var packing = OptionParsing.ListOption(
+            "--packing",
+            "KleidiAI activation packing: off, on (where the CPU has a packed kernel; else the reason is shown), " +
+            "auto (XnnKleidi times both and keeps the faster).",
+            "off,on,auto",
+            item => OptionParsing.EnumItem<Packing>(item, "packing"),
+            [Packing.Off, Packing.On, Packing.Auto]);
+        var threads = OptionParsing.ListOption(
+            "--threads",
+            "Thread counts to measure (the calling thread included), e.g. 1,2.",
+            "N,...",
+            item => OptionParsing.PositiveInt(item, "--threads"),
+            [1]);
+        var warmup = new Option<int>("--warmup")
+        {
+            Description = "Untimed calls per case before timing.",
+            DefaultValueFactory = _ => 5,
+        }.AtLeast(0);
+        var iterations = new Option<int?>("--iterations", "-n")
+        {
+            Description = "Timed calls per case (instead of --min-time).",
+        };
+        iterations.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is <= 0) r.AddError("--iterations must be a positive integer");
+        });
+        var minTime = new Option<double>("--min-time")
+        {
+            Description = "Seconds of timed calls per case, at least (when --iterations is not given).",
+            DefaultValueFactory = _ => 0.5,
+        };
+        minTime.Validators.Add(r =>
+        {
+            if (!(r.GetValueOrDefault<double>() > 0)) r.AddError("--min-time must be a positive number of seconds");
+        });
+        var check = new Option<bool>("--check")
+        {
+            Description = "Run every case once and validate its outputs against a float64 reference of the dequantized " +
+                          "weights, within a bound derived from the activation quantization step; exit code 1 if any fails. " +
+                          "No timing.",
+        };
+        var compare = OptionParsing.ListOption(
+            "--compare",
+            "Side by side in the same run: native (the same XNNPACK graph from C, alternated with the managed calls: " +
+            "the binding's overhead), ort (ONNX Runtime: DynamicQuantizeMatMul for qc8w, MatMulNBits for qb4w, Gemm for " +
+            "f32; outputs checked), peak (this core's int8/fp32 peak from a register-resident loop; GEMMs shown as % of it).",
+            "native,ort,peak",
+            item => OptionParsing.EnumItem<CompareWith>(item, "comparison"),
+            []);
+        var format = new Option<string>("--format")
+        {
+            Description = "What goes to standard output: table (default), json (ExecuTorch-style benchmark records) or csv.",
+            HelpName = "table|json|csv",
+            DefaultValueFactory = _ => "table",
+        }.AcceptOnlyFromAmong("table", "json", "csv");
+        var output = new Option<List<string>>("--out", "-o")
+        {
+            Description = "Also write the results to FILE: JSON for .json, CSV for .csv (else --format). Repeatable.",
+            HelpName = "FILE",
+            Arity = ArgumentArity.OneOrMore,
+            DefaultValueFactory = _ => [],
+        };
+        var plot = new Option<string?>("--plot")
+        {
+            Description = "Write a chart of p50 per shape, packing off/on/auto side by side, to FILE.png or FILE.svg.",
+            HelpName = "FILE.png|FILE.svg",
+        };
+        plot.Validators.Add(r =>
+        {
+            var value = r.GetValueOrDefault<string?>();
+            if (value != null && !value.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !value.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+            {
+                r.AddError($"--plot: '{value}' must end in .png or .svg");
+            }
+        });
+        var blockSize = new Option<int>("--block-size")
+        {
+            Description = "qb4w block size along K (a multiple of 32 for XNNPACK; a power of two >= 16 for ONNX Runtime).",
+            DefaultValueFactory = _ => BenchData.DefaultBlockSize,
+        }.AtLeast(1);
+        blockSize.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int>() % 32 != 0) r.AddError("--block-size must be a multiple of 32");
+        });
+        var seed = new Option<uint>("--seed")
+        {
+            Description = "Seed of the generated weights and inputs (the C harness uses the same generator).",
+            DefaultValueFactory = _ => 42u,
+        };
+        var quiet = new Option<bool>("--quiet", "-q")
+        {
+            Description = "No progress bar and no tables: only the one-line summary (and the files asked for).",
+        };
+
+        var command = new Command("bench",
+            "Measure quantized linear layers with KleidiAI activation packing off, on and auto.\n\n" +
+            "Examples:\n" +
+            "  xnnkleidi bench --preset vit-b16 --packing off,on,auto --threads 1,2 --compare native,ort,peak\n" +
+            "  xnnkleidi bench --shape 197x768x3072 --shape 1x768x768 --scheme qc8w,qb4w --iterations 200\n" +
+            "  xnnkleidi bench --preset all --check --quiet\n" +
+            "  xnnkleidi bench --preset mobilebert --format json --out mobilebert.json --plot mobilebert.png")
+        {
+            preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
+            blockSize, seed, quiet,
+        };
+        command.SetAction(parse =>
+        {
+            var shapes = new List<LayerShape>();
+            var presets = parse.GetValue(preset)!;
+            foreach (var name in presets.Contains(Presets.All) ? Presets.Names : presets)
+            {
+                shapes.AddRange(Presets.Get(name));
+            }
+            shapes.AddRange(parse.GetValue(shape)!);
+            if (shapes.Count == 0)
+            {
+                throw new UsageException("bench: give --preset or --shape (see `xnnkleidi bench --help`)");
+            }
+            var comparisons = parse.GetValue(compare)!;
+            var options = new BenchOptions
+            {
+                Shapes = shapes,
+                Schemes = parse.GetValue(scheme)!,
+                Packings = parse.GetValue(packing)!,
+                Threads = parse.GetValue(threads)!,
+                Warmup = parse.GetValue(warmup),
+                Iterations = parse.GetValue(iterations),
+                MinTimeSeconds = parse.GetValue(minTime),
+                Check = parse.GetValue(check),
+                CompareNative = comparisons.Contains(CompareWith.Native),
+                CompareOrt = comparisons.Contains(CompareWith.Ort),
+                ComparePeak = comparisons.Contains(CompareWith.Peak),
+                BlockSize = parse.GetValue(blockSize),
+                Seed = parse.GetValue(seed),
+            };
+            var stdoutFormat = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
+            var outputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, stdoutFormat))).ToList();
+            var plotPath = parse.GetValue(plot);
+            // Fail on an unwritable file now, not after minutes of measuring.
+            foreach (var path in outputs.Select(o => o.Path).Append(plotPath).OfType<string>())
+            {
+                EnsureWritable(path);
+            }
+            return Run(options, stdoutFormat, outputs, plotPath, parse.GetValue(quiet));
+        });
+        return command;
+    }
+
+    private static OutputFormat FileFormat(string path, OutputFormat fallback)
+    {
+        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return OutputFormat.Json;
+        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) return OutputFormat.Csv;
+        if (fallback == OutputFormat.Table)
+        {
+            throw new UsageException($"--out {path}: name the file .json or .csv, or give --format json|csv");
+        }
+        return fallback;
+    }
+
+    private static void EnsureWritable(string path)
+    {
+        try
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+            using (new FileStream(path, FileMode.Append, FileAccess.Write))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException or ArgumentException)
+        {
+            throw new UsageException($"cannot write '{path}': {e.Message}");
+        }
+    }
+
+    private static int Run(BenchOptions options, OutputFormat stdoutFormat, List<(string Path, OutputFormat Format)> outputs, string? plotPath, bool quiet)
+    {
+        var console = ConsoleFactory.Create();
+        var host = HostSummaryFactory.Create();
+        var report = new BenchReport { Options = options, Host = host };
+        if (host.EmulationReason != null && !quiet)
+        {
+            ReportTable.WriteEmulationWarning(console, host);
+        }
+
+        NativeHarness? harness = null;
+        if ((options.CompareNative || options.ComparePeak) && !options.Check)
+        {
+            try
+            {
+                harness = NativeHarness.Start();
+            }
+            catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                report.Notes.Add($"native/peak comparison unavailable: {e.Message}");
+            }
+        }
+        try
+        {
+            var engine = new BenchEngine(options, ManagedLayer.Create);
+            var showProgress = !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+            if (showProgress)
+            {
+                console.Progress()
+                    .AutoClear(true)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .Start(context =>
+                    {
+                        var task = context.AddTask("bench", maxValue: engine.GroupCount);
+                        engine.Run(report, harness, description => task.Description = Markup.Escape(description), () => task.Increment(1));
+                    });
+            }
+            else
+            {
+                engine.Run(report, harness, null, null);
+            }
+        }
+        finally
+        {
+            harness?.Dispose();
+        }
+        Targets.Evaluate(report);
+
+        foreach (var (path, format) in outputs)
+        {
+            File.WriteAllText(path, format == OutputFormat.Json ? RecordWriters.ToJson(report) : RecordWriters.ToCsv(report));
+        }
+        if (plotPath != null)
+        {
+            PlotWriter.Write(report, plotPath);
+        }
+        switch (stdoutFormat)
+        {
+            case OutputFormat.Json:
+                Console.Out.WriteLine(RecordWriters.ToJson(report));
+                break;
+            case OutputFormat.Csv:
+                Console.Out.Write(RecordWriters.ToCsv(report));
+                break;
+            default:
+                if (!quiet) ReportTable.Write(console, report);
+                break;
+        }
+        var summaryWriter = stdoutFormat == OutputFormat.Table ? Console.Out : Console.Error;
+        summaryWriter.WriteLine(Summary(report));
+        if (quiet && host.EmulationReason != null)
+        {
+            summaryWriter.WriteLine($"note: the CPU is emulated ({host.EmulationReason}); timings would be meaningless.");
+        }
+        return report.CheckFailed && options.Check ? Program.Failed : 0;
+    }
+
+    /// <summary>The closing line: "check: N passed, M failed" for --check, else a count of cases and targets.</summary>
+    private static string Summary(BenchReport report)
+    {
+        if (report.Options.Check)
+        {
+            var failed = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
+            var passed = report.Cases.Count(c => c.Check is { Passed: true } && c.Error == null);
+            return FormattableString.Invariant($"check: {passed} passed, {failed} failed");
+        }
+        var measured = report.Cases.Count(c => c.Statistics != null);
+        var errors = report.Cases.Count(c => c.Error != null);
+        var met = report.Targets.Count(t => t.Met == true);
+        var missed = report.Targets.Count(t => t.Met == false);
+        var targets = report.Host.EmulationReason != null ? "targets not evaluated (emulated CPU)"
+            : report.Targets.Count == 0 ? "no target applies to these cases"
+            : FormattableString.Invariant($"targets: {met} met, {missed} not met");
+        return FormattableString.Invariant($"bench: {measured} cases measured, {errors} could not run; {targets}");
+    }
+}

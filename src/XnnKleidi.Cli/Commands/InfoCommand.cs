@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Spectre.Console;
+using XnnKleidi.Cli.Output;
+using XnnKleidi.Cli.Platform;
+
+namespace XnnKleidi.Cli.Commands;
+
+/// <summary>`xnnkleidi info`: RID, native build, CPU features, and QP8 packing per weight scheme.</summary>
+internal static class InfoCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "Print the same information as one JSON object." };
+        var command = new Command("info",
+            "Show the RID, the native build (XNNPACK commit, KleidiAI version or \"disabled\"), the CPU features XNNPACK " +
+            "sees, and for each weight scheme whether KleidiAI activation packing (QP8) is available here and, if not, why.\n\n" +
+            "Examples:\n" +
+            "  xnnkleidi info\n" +
+            "  xnnkleidi info --json")
+        {
+            json,
+        };
+        command.SetAction(parse => Run(parse.GetValue(json)));
+        return command;
+    }
+
+    private static int Run(bool asJson)
+    {
+        var native = NativeInfo.Read();
+        if (asJson)
+        {
+            var packing = new JsonObject();
+            foreach (var p in native.Packing)
+            {
+                packing[p.Scheme] = new JsonObject { ["available"] = p.Available, ["reason"] = p.Reason, ["kernel"] = p.Kernel };
+            }
+            var root = new JsonObject
+            {
+                ["rid"] = HostInfo.Rid,
+                ["cpu"] = HostInfo.CpuName,
+                ["emulated"] = HostInfo.IsEmulated,
+                ["emulationReason"] = HostInfo.EmulationReason,
+                ["buildInfo"] = native.BuildInfo,
+                ["cpuFeatures"] = new JsonArray([.. native.CpuFeatures.Select(f => (JsonNode?)JsonValue.Create(f))]),
+                ["activationPacking"] = packing,
+                ["error"] = native.LoadError,
+            };
+            Console.Out.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            return native.LoadError == null ? 0 : Program.Failed;
+        }
+
+        var console = ConsoleFactory.Create();
+        var grid = new Grid().AddColumn().AddColumn();
+        grid.AddRow("[bold]RID[/]", Markup.Escape(HostInfo.Rid));
+        grid.AddRow("[bold]CPU[/]", Markup.Escape(HostInfo.CpuName));
+        grid.AddRow("[bold]Native build[/]", Markup.Escape(native.BuildInfo));
+        grid.AddRow("[bold]CPU features (XNNPACK)[/]", Markup.Escape(native.CpuFeatures.Count == 0 ? "(none reported)" : string.Join(' ', native.CpuFeatures)));
+        console.Write(grid);
+        if (native.LoadError != null)
+        {
+            console.MarkupLine($"[red]{Markup.Escape(native.LoadError)}[/]");
+            return Program.Failed;
+        }
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]KleidiAI activation packing (QP8) per weight scheme[/]");
+        table.AddColumn("Scheme").AddColumn("QP8 here").AddColumn("Why / kernel");
+        foreach (var p in native.Packing)
+        {
+            table.AddRow(p.Scheme, p.Available ? "[green]available[/]" : "[yellow]not available[/]",
+                Markup.Escape(p.Available ? p.Kernel ?? p.Reason : p.Reason));
+        }
+        console.Write(table);
+        ReportTable.WriteEmulationWarning(console, new Bench.HostSummary(HostInfo.Rid, HostInfo.CpuName, "", native.BuildInfo, HostInfo.EmulationReason, ""));
+        return 0;
+    }
+}

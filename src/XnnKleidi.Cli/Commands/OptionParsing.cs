@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using System.Globalization;
+
+namespace XnnKleidi.Cli.Commands;
+
+/// <summary>Options whose value is a comma-separated list, which may also be repeated.</summary>
+internal static class OptionParsing
+{
+    /// <summary>
+    /// An option taking "a,b,c" (and repeatable: --x a --x b,c). Each item goes through
+    /// <paramref name="parseItem"/>, which returns an error message or null; duplicates are dropped.
+    /// </summary>
+    public static Option<List<T>> ListOption<T>(
+        string name, string description, string helpName, Func<string, (T Value, string? Error)> parseItem, IReadOnlyList<T> defaults)
+    {
+        return new Option<List<T>>(name)
+        {
+            Description = description,
+            HelpName = helpName,
+            Arity = ArgumentArity.OneOrMore,
+            AllowMultipleArgumentsPerToken = false,
+            DefaultValueFactory = _ => [.. defaults],
+            CustomParser = result =>
+            {
+                var values = new List<T>();
+                foreach (var token in result.Tokens)
+                {
+                    foreach (var item in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    {
+                        var (value, error) = parseItem(item);
+                        if (error != null)
+                        {
+                            result.AddError($"{name}: {error}");
+                            return [];
+                        }
+                        if (!values.Contains(value)) values.Add(value);
+                    }
+                }
+                if (values.Count == 0)
+                {
+                    result.AddError($"{name}: no value given");
+                }
+                return values;
+            },
+        };
+    }
+
+    /// <summary>Parses one of a fixed set of lower-case names into an enum value.</summary>
+    public static (TEnum Value, string? Error) EnumItem<TEnum>(string item, string what) where TEnum : struct, Enum
+    {
+        foreach (var value in Enum.GetValues<TEnum>())
+        {
+            if (string.Equals(value.ToString(), item, StringComparison.OrdinalIgnoreCase)) return (value, null);
+        }
+        var names = string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()));
+        return (default, $"unknown {what} '{item}' (expected {names})");
+    }
+
+    public static (int Value, string? Error) PositiveInt(string item, string what)
+    {
+        if (int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0) return (value, null);
+        return (0, $"{what} must be a positive integer, got '{item}'");
+    }
+
+    /// <summary>Adds a validator that the option's value is at least <paramref name="minimum"/>.</summary>
+    public static Option<int> AtLeast(this Option<int> option, int minimum)
+    {
+        ArgumentNullException.ThrowIfNull(option);
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() < minimum)
+            {
+                result.AddError($"{option.Name} must be at least {minimum.ToString(CultureInfo.InvariantCulture)}");
+            }
+        });
+        return option;
+    }
+}

@@ -1,0 +1,136 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using XnnKleidi.Cli.Bench;
+
+namespace XnnKleidi.Cli.Output;
+
+/// <summary>
+/// Machine-readable output. JSON: an array of records shaped like ExecuTorch's benchmark
+/// records (its mobile benchmark apps write benchmarkModel {name, backend, quantization},
+/// metric, actualValue, targetValue, arch, device, os), one per case and metric, plus the
+/// fields this benchmark adds: rid, cpuFeatures, threads, kernel, packing and the shape.
+/// CSV: one row per case with every statistic.
+/// </summary>
+internal static class RecordWriters
+{
+    public static string ToJson(BenchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var records = new JsonArray();
+        foreach (var c in report.Cases)
+        {
+            foreach (var (metric, value, target) in Metrics(report, c))
+            {
+                records.Add(Record(report, c, metric, value, target));
+            }
+        }
+        foreach (var peak in report.Peaks)
+        {
+            records.Add(BaseRecord(report, "peak-probe", "native", peak.Kind, "peak_gops", peak.Gops, null, 1, peak.Instruction));
+        }
+        return records.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static IEnumerable<(string Metric, double Value, double? Target)> Metrics(BenchReport report, CaseResult c)
+    {
+        if (c.Statistics is { } s)
+        {
+            yield return ("p50_latency_us", s.P50 / 1000.0, null);
+            yield return ("p90_latency_us", s.P90 / 1000.0, null);
+            yield return ("p99_latency_us", s.P99 / 1000.0, null);
+            yield return ("min_latency_us", s.Min / 1000.0, null);
+            yield return ("avg_latency_us", s.Mean / 1000.0, null);
+            yield return ("stddev_latency_us", s.StandardDeviation / 1000.0, null);
+        }
+        if (c.Gops is double gops) yield return ("gops", gops, null);
+        if (c.PercentOfPeak is double peak) yield return ("percent_of_peak", peak, TargetFor(report, c, "share of the measured int8 peak"));
+        if (c.OnOffRatio is double onOff) yield return ("packing_on_off_p50_ratio", onOff, null);
+        if (c.ManagedNativeRatio is double overhead) yield return ("managed_native_p50_ratio", overhead, TargetFor(report, c, "binding overhead (managed/native p50)"));
+        if (c.SpeedupOverOrt is double speedup) yield return ("speedup_over_onnxruntime", speedup, TargetFor(report, c, "speed-up over ONNX Runtime"));
+        if (c.Check is { } check) yield return ("check_worst_error_over_tolerance", check.WorstRatio, 1.0);
+    }
+
+    private static double? TargetFor(BenchReport report, CaseResult c, string target)
+    {
+        var where = FormattableString.Invariant(
+            $"{c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} packing {c.PackingName}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}");
+        return report.Targets.FirstOrDefault(t => t.Target.StartsWith(target, StringComparison.Ordinal) && t.Where == where)?.Threshold;
+    }
+
+    /// <summary>The fields every record has: ExecuTorch's, then ours.</summary>
+    private static JsonObject BaseRecord(
+        BenchReport report, string name, string backend, string quantization, string metric, double value, double? target, int threads, string? kernel) => new()
+    {
+        ["benchmarkModel"] = new JsonObject { ["name"] = name, ["backend"] = backend, ["quantization"] = quantization },
+        ["metric"] = metric,
+        ["actualValue"] = value,
+        ["targetValue"] = target,
+        ["arch"] = RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant(),
+        ["device"] = report.Host.Cpu,
+        ["os"] = RuntimeInformation.OSDescription,
+        ["rid"] = report.Host.Rid,
+        ["cpuFeatures"] = report.Host.CpuFeatures,
+        ["threads"] = threads,
+        ["kernel"] = kernel,
+        ["emulated"] = report.Host.EmulationReason != null,
+    };
+
+    private static JsonObject Record(BenchReport report, CaseResult c, string metric, double value, double? target)
+    {
+        var record = BaseRecord(report, $"{c.Shape.Model}/{c.Shape.Layer}", c.BackendName, c.Quantization, metric, value, target, c.Threads, c.Kernel);
+        record["operators"] = new JsonArray([.. c.Operators.Select(o => (JsonNode?)JsonValue.Create(o))]);
+        record["packing"] = c.PackingName;
+        record["packingActive"] = c.PackingActive;
+        record["packingFallbackReason"] = c.FallbackReason;
+        record["shape"] = new JsonObject { ["m"] = c.Shape.M, ["k"] = c.Shape.K, ["n"] = c.Shape.N };
+        record["samples"] = c.Statistics?.Count;
+        record["error"] = c.Error;
+        return record;
+    }
+
+    public static readonly string[] CsvColumns =
+    [
+        "model", "layer", "m", "k", "n", "scheme", "threads", "packing", "backend", "quantization", "packing_active",
+        "kernel", "operators", "samples", "min_us", "p50_us", "p90_us", "p99_us", "mean_us", "stddev_us", "gops",
+        "percent_of_peak", "on_off_ratio", "managed_native_ratio", "speedup_over_ort", "check", "error", "rid",
+        "cpu_features", "emulated",
+    ];
+
+    public static string ToCsv(BenchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var builder = new StringBuilder();
+        builder.AppendLine(string.Join(',', CsvColumns));
+        foreach (var c in report.Cases)
+        {
+            var s = c.Statistics;
+            string Us(Func<TimingStatistics, double> pick) => s == null ? "" : (pick(s) / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
+            string[] fields =
+            [
+                c.Shape.Model, c.Shape.Layer, Int(c.Shape.M), Int(c.Shape.K), Int(c.Shape.N),
+                c.Scheme.ToString().ToLowerInvariant(), Int(c.Threads), c.PackingName, c.BackendName, c.Quantization,
+                c.PackingActive switch { true => "true", false => "false", _ => "" },
+                c.Kernel ?? "", string.Join('|', c.Operators), s == null ? "" : Int(s.Count),
+                Us(x => x.Min), Us(x => x.P50), Us(x => x.P90), Us(x => x.P99), Us(x => x.Mean), Us(x => x.StandardDeviation),
+                Format.Number(c.Gops, "0.#"), Format.Number(c.PercentOfPeak, "0.#"), Format.Number(c.OnOffRatio, "0.###"),
+                Format.Number(c.ManagedNativeRatio, "0.###"), Format.Number(c.SpeedupOverOrt, "0.###"),
+                c.Check switch { null => "", { Passed: true } => "pass", _ => "fail" },
+                c.Error ?? "", report.Host.Rid, report.Host.CpuFeatures, report.Host.EmulationReason != null ? "true" : "false",
+            ];
+            builder.AppendLine(string.Join(',', fields.Select(Quote)));
+        }
+        return builder.ToString();
+    }
+
+    private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>RFC 4180 quoting: fields with a comma, quote or line break are quoted, quotes doubled.</summary>
+    public static string Quote(string field)
+    {
+        ArgumentNullException.ThrowIfNull(field);
+        return field.IndexOfAny([',', '"', '\n', '\r']) >= 0 ? "\"" + field.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"" : field;
+    }
+}

@@ -1,0 +1,174 @@
+using Spectre.Console;
+using XnnKleidi.Cli.Bench;
+
+namespace XnnKleidi.Cli.Output;
+
+/// <summary>The human-readable report: Spectre.Console tables on the console.</summary>
+internal static class ReportTable
+{
+    public static void Write(IAnsiConsole console, BenchReport report)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(report);
+        WriteEmulationWarning(console, report.Host);
+        console.MarkupLine($"[bold]xnnkleidi bench[/] on {Markup.Escape(report.Host.Cpu)} ({Markup.Escape(report.Host.Rid)}), " +
+                           $"{Markup.Escape(report.Host.BuildInfo)}");
+        console.MarkupLine($"CPU features: {Markup.Escape(report.Host.CpuFeatures)}");
+        foreach (var peak in report.Peaks)
+        {
+            console.MarkupLine(FormattableString.Invariant(
+                $"Peak {peak.Kind}, one core: [bold]{peak.Gops:0} GOP/s[/] ({Markup.Escape(peak.Instruction)}, register-resident loop)"));
+        }
+
+        if (report.Options.Check) WriteCheckTable(console, report);
+        else WriteTimingTable(console, report);
+        WriteKernelTable(console, report);
+        WriteTargets(console, report);
+        foreach (var note in report.Notes) console.MarkupLine($"[grey]note:[/] {Markup.Escape(note)}");
+        WriteEmulationWarning(console, report.Host);
+    }
+
+    public static void WriteEmulationWarning(IAnsiConsole console, HostSummary host)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        ArgumentNullException.ThrowIfNull(host);
+        if (host.EmulationReason != null)
+        {
+            console.MarkupLine($"[bold red]EMULATED CPU ({Markup.Escape(host.EmulationReason)}): every timing below measures the emulator, " +
+                               "not a CPU, and is meaningless. Only the outputs and the kernel choice mean anything here.[/]");
+        }
+    }
+
+    private static string ShortRan(CaseResult c) => c.Backend switch
+    {
+        Backend.OnnxRuntime => "ORT",
+        _ when c.Scheme == Bench.Scheme.F32 => "F32",
+        _ => c.PackingActive == true ? "QP8" : "QD8",
+    };
+
+    private static string CheckText(CheckResult? check) => check switch
+    {
+        null => "",
+        { Passed: true } => FormattableString.Invariant($"[green]ok[/] {check.WorstRatio:0.00}"),
+        _ => "[red]FAIL[/]",
+    };
+
+    private static void WriteTimingTable(IAnsiConsole console, BenchReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]p50 and friends per call, microseconds[/]");
+        string[] headers =
+        [
+            "Model / layer", "MxKxN", "Scheme", "Thr", "Packing", "Ran", "p50", "p90", "p99", "min", "mean ± sd",
+            "GOP/s", "% peak", "on/off", "vs C", "ORT p50", "ORT/us", "check",
+        ];
+        foreach (var header in headers) table.AddColumn(new TableColumn(header).RightAligned());
+        table.Columns[0].LeftAligned();
+        var ortByGroup = report.Cases.Where(c => c.Backend == Backend.OnnxRuntime).ToList();
+        foreach (var c in report.Cases.Where(c => c.Backend == Backend.XnnKleidi))
+        {
+            var s = c.Statistics;
+            var ort = ortByGroup.FirstOrDefault(o => o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads);
+            if (s == null)
+            {
+                table.AddRow(Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c), c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                    c.PackingName, "", $"[red]{Markup.Escape(c.Error ?? "not measured")}[/]", "", "", "", "", "", "", "", "", "", "", "");
+                continue;
+            }
+            table.AddRow(
+                Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"),
+                c.Shape.ShapeText,
+                Scheme(c),
+                c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                c.PackingName,
+                ShortRan(c),
+                "[bold]" + Format.Microseconds(s.P50) + "[/]",
+                Format.Microseconds(s.P90),
+                Format.Microseconds(s.P99),
+                Format.Microseconds(s.Min),
+                Format.Microseconds(s.Mean) + " ± " + Format.Microseconds(s.StandardDeviation),
+                Format.Number(c.Gops, "0"),
+                Format.Number(c.PercentOfPeak, "0"),
+                RatioMarkup(c.OnOffRatio, lowerIsBetter: true),
+                Format.Ratio(c.ManagedNativeRatio),
+                ort?.Statistics is { } os ? Format.Microseconds(os.P50) : ort?.Error != null ? "[red]error[/]" : "",
+                Format.Ratio(c.SpeedupOverOrt),
+                CheckText(ort?.Check));
+        }
+        console.Write(table);
+        console.MarkupLine("[grey]on/off: p50 with packing on / off (< 1: packing pays). vs C: managed p50 / the C harness's p50 " +
+                           "(the binding's overhead). ORT/us: ONNX Runtime's p50 / ours (> 1: we are faster). % peak: GOP/s / " +
+                           "(threads x one core's measured int8 or fp32 peak). check: ORT's output against the float64 reference, " +
+                           "worst |error| / tolerance.[/]");
+    }
+
+    private static void WriteCheckTable(IAnsiConsole console, BenchReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]outputs against the float64 reference[/]");
+        foreach (var header in new[] { "Model / layer", "MxKxN", "Scheme", "Thr", "Packing", "Backend", "Ran", "worst |err|/tol", "result" })
+        {
+            table.AddColumn(header);
+        }
+        foreach (var c in report.Cases)
+        {
+            var result = c.Error != null ? $"[red]{Markup.Escape(c.Error)}[/]"
+                : c.Check is { Passed: false } failed ? $"[red]FAIL: {Markup.Escape(failed.Failure ?? "")}[/]"
+                : c.Check != null ? "[green]pass[/]" : "";
+            table.AddRow(
+                Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c),
+                c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), c.PackingName, c.BackendName, ShortRan(c),
+                c.Check is { } check ? Format.Number(check.WorstRatio, "0.000") : "", result);
+        }
+        console.Write(table);
+        var checkedCount = report.Cases.Count(c => c.Check != null);
+        var failedCount = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
+        console.MarkupLine(failedCount == 0
+            ? $"[green]check: {checkedCount} outputs within bounds, 0 failed[/]"
+            : $"[red]check: {failedCount} of {report.Cases.Count} cases failed[/]");
+    }
+
+    private static void WriteKernelTable(IAnsiConsole console, BenchReport report)
+    {
+        var rows = report.Cases
+            .Where(c => c.Backend == Backend.XnnKleidi && c.Operators.Count > 0)
+            .GroupBy(c => (c.Scheme, c.PackingName, Ops: string.Join(" -> ", c.Operators), c.Kernel, c.FallbackReason))
+            .ToList();
+        if (rows.Count == 0) return;
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]what ran[/]");
+        foreach (var header in new[] { "Scheme", "Packing", "Operators (XNNPACK profiling)", "Kernel", "Why not packed" }) table.AddColumn(header);
+        foreach (var row in rows)
+        {
+            table.AddRow(row.Key.Scheme.ToString().ToLowerInvariant(), row.Key.PackingName, Markup.Escape(row.Key.Ops),
+                Markup.Escape(row.Key.Kernel ?? ""), Markup.Escape(row.Key.FallbackReason ?? ""));
+        }
+        console.Write(table);
+    }
+
+    private static void WriteTargets(IAnsiConsole console, BenchReport report)
+    {
+        if (report.Host.EmulationReason != null && !report.Options.Check)
+        {
+            console.MarkupLine("[bold red]targets: not evaluated, the CPU is emulated[/]");
+            return;
+        }
+        if (report.Targets.Count == 0) return;
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]targets (issue 5)[/]");
+        foreach (var header in new[] { "Target", "Case", "Measured", "Needed", "" }) table.AddColumn(header);
+        foreach (var t in report.Targets)
+        {
+            table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Where), Format.Number(t.Measured, "0.00"), Markup.Escape(t.Detail),
+                t.Met switch { true => "[green]target met[/]", false => "[red]target not met[/]", _ => "n/a" });
+        }
+        console.Write(table);
+    }
+
+    private static string Scheme(CaseResult c) => c.Scheme.ToString().ToLowerInvariant();
+
+    private static string RatioMarkup(double? ratio, bool lowerIsBetter)
+    {
+        if (ratio is not double r) return "";
+        var text = Format.Ratio(r);
+        var good = lowerIsBetter ? r < 0.97 : r > 1.03;
+        var bad = lowerIsBetter ? r > 1.03 : r < 0.97;
+        return good ? $"[green]{text}[/]" : bad ? $"[red]{text}[/]" : text;
+    }
+}

@@ -1,0 +1,92 @@
+using System.Runtime.InteropServices;
+
+namespace XnnKleidi.Cli.Platform;
+
+/// <summary>What the process runs on: RID, CPU name, and whether the CPU is emulated.</summary>
+internal static class HostInfo
+{
+    /// <summary>The portable RID of this process, e.g. linux-x64 or linux-arm64.</summary>
+    public static string Rid { get; } = ComputeRid();
+
+    private static string ComputeRid()
+    {
+        var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : "unknown";
+        var arch = RuntimeInformation.ProcessArchitecture switch
+        {
+            Architecture.X64 => "x64",
+            Architecture.Arm64 => "arm64",
+            Architecture.X86 => "x86",
+            Architecture.Arm => "arm",
+            var other => other.ToString().ToLowerInvariant(),
+        };
+        return $"{os}-{arch}";
+    }
+
+    /// <summary>The CPU model from /proc/cpuinfo, or the architecture when there is none.</summary>
+    public static string CpuName { get; } = ReadCpuName();
+
+    private static string ReadCpuName()
+    {
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+            {
+                if (line.StartsWith("model name", StringComparison.Ordinal) && line.Contains(':', StringComparison.Ordinal))
+                {
+                    return line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    /// <summary>
+    /// Why this process is believed to run under emulation, or null. Timings taken under
+    /// emulation measure the emulator, not the CPU. The signs, any one of which is enough:
+    /// XNNKLEIDI_EMULATED=1 (set by the build when it runs us under QEMU); XNNKLEIDI_EXPECTED_CPU
+    /// naming one of the QEMU CPU models the tests use; or an arm64 process that reads an x86
+    /// /proc/cpuinfo (qemu-user passes the host's through).
+    /// </summary>
+    public static string? EmulationReason { get; } = DetectEmulation();
+
+    public static bool IsEmulated => EmulationReason != null;
+
+    private static string? DetectEmulation()
+    {
+        if (Environment.GetEnvironmentVariable("XNNKLEIDI_EMULATED") is "1" or "true")
+        {
+            return "XNNKLEIDI_EMULATED=1";
+        }
+        var expected = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU");
+        if (expected is "max" or "cortex-a76" or "cortex-a72")
+        {
+            return $"XNNKLEIDI_EXPECTED_CPU={expected} is a QEMU CPU model";
+        }
+        if (RuntimeInformation.ProcessArchitecture == Architecture.Arm64)
+        {
+            try
+            {
+                var cpuinfo = File.ReadAllText("/proc/cpuinfo");
+                if (cpuinfo.Contains("vendor_id", StringComparison.Ordinal) ||
+                    cpuinfo.Contains("GenuineIntel", StringComparison.Ordinal) ||
+                    cpuinfo.Contains("AuthenticAMD", StringComparison.Ordinal))
+                {
+                    return "an arm64 process reads an x86 /proc/cpuinfo (qemu-user)";
+                }
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+        return null;
+    }
+}

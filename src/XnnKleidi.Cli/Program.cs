@@ -1,0 +1,63 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using XnnKleidi.Cli.Commands;
+
+namespace XnnKleidi.Cli;
+
+/// <summary>The `xnnkleidi` command line: `info` and `bench`.</summary>
+internal static class Program
+{
+    /// <summary>Exit code for bad arguments (an unknown preset, a malformed shape, ...).</summary>
+    public const int BadArguments = 2;
+
+    /// <summary>Exit code for a failed check or a run that could not complete.</summary>
+    public const int Failed = 1;
+
+    public static int Main(string[] args)
+    {
+        var root = BuildRoot();
+        var parse = root.Parse(args);
+        if (parse.Action is not HelpAction && parse.Errors.Count > 0)
+        {
+            // One line, no stack trace, no help dump: what was wrong and where to read more.
+            Console.Error.WriteLine($"xnnkleidi: error: {parse.Errors[0].Message} (see `xnnkleidi {CommandPath(parse)}--help`)");
+            return BadArguments;
+        }
+        try
+        {
+            return parse.Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"xnnkleidi: error: {e.Message}");
+            return BadArguments;
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            Console.Error.WriteLine($"xnnkleidi: error: {e.GetType().Name}: {e.Message}");
+            return Failed;
+        }
+    }
+
+    private static string CommandPath(ParseResult parse) =>
+        parse.CommandResult.Command is RootCommand ? "" : parse.CommandResult.Command.Name + " ";
+
+    public static RootCommand BuildRoot()
+    {
+        var root = new RootCommand(
+            "xnnkleidi: does KleidiAI activation packing pay on this CPU? Measures quantized linear layers through " +
+            "XnnKleidi (XNNPACK with Arm KleidiAI kernels) with packing off, on and auto, side by side with the same " +
+            "graph from C, ONNX Runtime and the CPU's measured peak.\n\n" +
+            "Examples:\n" +
+            "  xnnkleidi info\n" +
+            "  xnnkleidi bench --preset vit-b16 --packing off,on,auto --threads 1,2 --compare native,ort,peak\n" +
+            "  xnnkleidi bench --preset all --check");
+        root.Add(InfoCommand.Create());
+        root.Add(BenchCommand.Create());
+        root.SetAction((Func<ParseResult, int>)(_ => throw new UsageException("no command given: use `xnnkleidi info` or `xnnkleidi bench` (see `xnnkleidi --help`)")));
+        return root;
+    }
+}
+
+/// <summary>A mistake in the command line found after parsing (e.g. an unwritable --out); exit code 2.</summary>
+internal sealed class UsageException(string message) : Exception(message);

@@ -1,0 +1,51 @@
+using NUnit.Framework;
+
+namespace XnnKleidi.Cli.Tests;
+
+public class CommandLineTests
+{
+    [TestCase("bench", "--preset", "nope")]
+    [TestCase("bench", "--shape", "12x3")]
+    [TestCase("bench", "--preset", "w2l", "--threads", "0")]
+    [TestCase("bench", "--preset", "w2l", "--out", "/proc/no-such-dir/x.json")]
+    [TestCase("bench", "--preset", "w2l", "--scheme", "int3")]
+    [TestCase("bench")]
+    [TestCase("frobnicate")]
+    public void BadArguments_ExitWithCode2(params string[] args)
+    {
+        var error = new StringWriter();
+        var saved = Console.Error;
+        Console.SetError(error);
+        try
+        {
+            Assert.That(Program.Main(args), Is.EqualTo(2));
+        }
+        finally
+        {
+            Console.SetError(saved);
+        }
+        var lines = error.ToString().TrimEnd().Split('\n');
+        Assert.That(lines, Has.Length.EqualTo(1), error.ToString());
+        Assert.That(lines[0], Does.StartWith("xnnkleidi: error: "));
+    }
+
+    [Test]
+    public void Check_OfSmallLayers_PassesForEveryScheme()
+    {
+        var output = new StringWriter();
+        var saved = Console.Out;
+        Console.SetOut(output);
+        int code;
+        try
+        {
+            code = Program.Main(["bench", "--shape", "5x64x24", "--shape", "1x96x17", "--scheme", "qc8w,qc4w,qb4w,f32",
+                "--packing", "off,on,auto", "--threads", "1,2", "--check", "--quiet"]);
+        }
+        finally
+        {
+            Console.SetOut(saved);
+        }
+        Assert.That(code, Is.EqualTo(0), output.ToString());
+        Assert.That(output.ToString(), Does.Contain("check: 48 passed, 0 failed"));
+    }
+}
