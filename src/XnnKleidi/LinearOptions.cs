@@ -1,0 +1,62 @@
+namespace XnnKleidi;
+
+/// <summary>
+/// How a <see cref="Linear"/> is built and run. The thread pool, weights cache and workspace mirror the
+/// options of ExecuTorch's XNNPACK backend; all three are optional and may be shared between layers.
+/// </summary>
+public sealed class LinearOptions
+{
+    private TimeSpan autoTuningBudget = TimeSpan.FromMilliseconds(50);
+    private int autoTuningBatch = 1;
+
+    /// <summary>Whether to pack activations for KleidiAI's QP8 kernels. <see cref="ActivationPacking.Off"/> by default.</summary>
+    public ActivationPacking ActivationPacking { get; set; } = ActivationPacking.Off;
+
+    /// <summary>
+    /// The ExecuTorch-style switch: true is <see cref="ActivationPacking.On"/>, false is <see cref="ActivationPacking.Off"/>.
+    /// Reads true only when the mode is <see cref="ActivationPacking.On"/>.
+    /// </summary>
+    public bool ForceActivationPacking
+    {
+        get => ActivationPacking == ActivationPacking.On;
+        set => ActivationPacking = value ? ActivationPacking.On : ActivationPacking.Off;
+    }
+
+    /// <summary>Threads to run on; null runs every operator on the calling thread.</summary>
+    public XnnThreadPool? ThreadPool { get; set; }
+
+    /// <summary>A cache that deduplicates packed weights between layers; null gives each layer its own copy.</summary>
+    public XnnWeightsCache? WeightsCache { get; set; }
+
+    /// <summary>
+    /// Memory for intermediate tensors shared between layers; null gives each layer its own. Layers that share a
+    /// workspace never run at the same time: their <see cref="Linear.Run(ReadOnlySpan{float}, Span{float}, int)"/>
+    /// calls take the workspace's lock.
+    /// </summary>
+    public XnnWorkspace? Workspace { get; set; }
+
+    /// <summary>
+    /// The total time <see cref="ActivationPacking.Auto"/> may spend timing both variants, warm-up included
+    /// (50 ms by default). Each variant runs at least once, so a run slower than the budget exceeds it once.
+    /// </summary>
+    public TimeSpan AutoTuningBudget
+    {
+        get => autoTuningBudget;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(value, TimeSpan.Zero, nameof(AutoTuningBudget));
+            autoTuningBudget = value;
+        }
+    }
+
+    /// <summary>The batch size (rows) <see cref="ActivationPacking.Auto"/> times with; 1 by default (token-by-token decoding).</summary>
+    public int AutoTuningBatch
+    {
+        get => autoTuningBatch;
+        set
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(AutoTuningBatch));
+            autoTuningBatch = value;
+        }
+    }
+}

@@ -1,0 +1,279 @@
+using System.Diagnostics;
+using NUnit.Framework;
+using XnnKleidi.Tests.Support;
+
+namespace XnnKleidi.Tests;
+
+/// <summary>
+/// Native memory stays flat over many layers and many runs, forgotten layers are freed by finalizers, Run does
+/// not allocate once warm, and concurrent calls on one layer are serialized. Counts are cut under QEMU.
+/// </summary>
+[TestFixture]
+[NonParallelizable]
+public sealed class LifetimeTests
+{
+    private const int K = 64;
+    private const int N = 16;
+
+    // Margin for RSS noise: glibc arenas, the GC heap and JIT code move by a few MB. A leak of one layer per
+    // iteration would be at least its packed weights plus runtime (> 1 KB) × 10,000 (10 MB) on x64.
+    private const long RssMarginBytes = 8L << 20;
+
+    private static readonly float[] Weights = TestData.Uniform(N * K, -1f, 1f, seed: 1);
+
+    [Test]
+    public void CreateAndDispose_ManyLayers_KeepsNativeMemoryFlat()
+    {
+        int count = TestEnvironment.Count(native: 10_000, emulated: 1_000);
+        LinearWeights weights = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc4w);
+        var options = new LinearOptions { ForceActivationPacking = true };
+        // Warm up until the JIT, the GC heap and glibc's arenas have reached their working size.
+        for (int i = 0; i < count / 2; i++)
+        {
+            Linear.Create(K, N, weights, options: options).Dispose();
+        }
+
+        long before = ResidentBytes();
+        for (int i = 0; i < count; i++)
+        {
+            using Linear linear = Linear.Create(K, N, weights, options: options);
+        }
+
+        long after = ResidentBytes();
+        TestContext.Out.WriteLine($"{count} layers: RSS {before >> 10} KiB → {after >> 10} KiB");
+        Assert.That(after - before, Is.LessThan(RssMarginBytes));
+    }
+
+    [Test]
+    public void ForgottenLayers_AreFreedByFinalizers()
+    {
+        int count = TestEnvironment.Count(native: 3_000, emulated: 300);
+        LinearWeights weights = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc8w);
+        CreateAndForget(weights, count / 2);
+        long before = ResidentBytes();
+
+        CreateAndForget(weights, count);
+
+        long after = ResidentBytes();
+        TestContext.Out.WriteLine($"{count} undisposed layers: RSS {before >> 10} KiB → {after >> 10} KiB");
+        Assert.That(after - before, Is.LessThan(RssMarginBytes));
+    }
+
+    [Test]
+    public void Run_ManyTimes_KeepsMemoryFlatAndAllocatesNothing()
+    {
+        int runs = TestEnvironment.Count(native: 1_000_000, emulated: 20_000);
+        LinearWeights weights = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc8w);
+        double[] dequantized = Reference.Dequantize(weights);
+        using Linear linear = Linear.Create(K, N, weights, options: new LinearOptions { ForceActivationPacking = true });
+        float[] input = TestData.Uniform(K, -1f, 1f, seed: 2);
+        var output = new float[N];
+        for (int i = 0; i < 1000; i++)
+        {
+            linear.Run(input, output, 1);
+        }
+
+        long before = ResidentBytes();
+        var clock = new Stopwatch();
+        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+        clock.Start();
+        for (int i = 0; i < runs; i++)
+        {
+            linear.Run(input, output, 1);
+        }
+
+        clock.Stop();
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+        long after = ResidentBytes();
+        TestContext.Out.WriteLine($"{runs} runs in {clock.Elapsed.TotalMilliseconds:F0} ms ({clock.Elapsed.TotalMicroseconds / runs:F2} µs each): RSS {before >> 10} KiB → {after >> 10} KiB, {allocated} bytes allocated");
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(allocated, Is.Zero, "managed bytes allocated by the steady state");
+            Assert.That(after - before, Is.LessThan(RssMarginBytes));
+            TestData.AssertClose(
+                output,
+                Reference.Linear(input, dequantized, null, 1, K, N, float.NegativeInfinity, float.PositiveInfinity),
+                Reference.Tolerance(input, dequantized, null, 1, K, N, WeightScheme.Qc8w, 32),
+                "last run");
+        });
+    }
+
+    [Test]
+    public void Run_FromEightThreadsOnOneLayer_IsSerializedAndCorrect()
+    {
+        const int Threads = 8;
+        int iterations = TestEnvironment.Count(native: 300, emulated: 30);
+        LinearWeights weights = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc4w);
+        double[] dequantized = Reference.Dequantize(weights);
+        using Linear linear = Linear.Create(K, N, weights, options: new LinearOptions { ForceActivationPacking = true });
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<string>();
+
+        // Each thread has its own input and batch size (1..8), so a race would mix shapes, buffers or outputs.
+        Parallel.For(0, Threads, new ParallelOptions { MaxDegreeOfParallelism = Threads }, thread =>
+        {
+            int batch = thread + 1;
+            float[] input = TestData.Uniform(batch * K, -2f, 2f, seed: 100 + thread);
+            double[] expected = Reference.Linear(input, dequantized, null, batch, K, N, float.NegativeInfinity, float.PositiveInfinity);
+            double[] tolerance = Reference.Tolerance(input, dequantized, null, batch, K, N, WeightScheme.Qc4w, 32);
+            var output = new float[batch * N];
+            for (int i = 0; i < iterations; i++)
+            {
+                Array.Fill(output, float.NaN);
+                linear.Run(input, output, batch);
+                for (int j = 0; j < output.Length; j++)
+                {
+                    if (!(Math.Abs(output[j] - expected[j]) <= tolerance[j]))
+                    {
+                        failures.Enqueue($"thread {thread} iteration {i} output {j}: {output[j]} vs {expected[j]}");
+                        return;
+                    }
+                }
+            }
+        });
+
+        Assert.That(failures, Is.Empty);
+    }
+
+    [Test]
+    public void Dispose_WhileAnotherThreadRuns_WaitsAndThenRefuses()
+    {
+        LinearWeights weights = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc8w);
+        Linear linear = Linear.Create(K, N, weights);
+        float[] input = TestData.Uniform(K, -1f, 1f, seed: 3);
+        int completed = 0, refused = 0;
+        using var started = new ManualResetEventSlim();
+        Task runner = Task.Run(() =>
+        {
+            var output = new float[N];
+            started.Set();
+            while (true)
+            {
+                try
+                {
+                    linear.Run(input, output, 1);
+                    completed++;
+                }
+                catch (ObjectDisposedException)
+                {
+                    refused++;
+                    return;
+                }
+            }
+        });
+        started.Wait();
+        Thread.Sleep(20);
+
+        linear.Dispose();
+        Assert.That(runner.Wait(TimeSpan.FromSeconds(30)), Is.True);
+
+        Assert.That(completed, Is.GreaterThan(0));
+        Assert.That(refused, Is.EqualTo(1));
+    }
+
+    [Test]
+    public void SharedWorkspace_TwoLayersOnTwoThreads_BothCorrect()
+    {
+        using var workspace = new XnnWorkspace();
+        LinearWeights first = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc8w);
+        LinearWeights second = LinearWeights.Quantize(TestData.Uniform(7 * 96, -1f, 1f, seed: 4), 7, 96, WeightScheme.Qb4w);
+        using Linear a = Linear.Create(K, N, first, options: new LinearOptions { Workspace = workspace, ForceActivationPacking = true });
+        using Linear b = Linear.Create(96, 7, second, options: new LinearOptions { Workspace = workspace, ForceActivationPacking = true });
+        int iterations = TestEnvironment.Count(native: 200, emulated: 20);
+
+        // Different batch sizes make each layer reshape the shared memory, which the other must then notice.
+        string? failureA = null, failureB = null;
+        Parallel.Invoke(
+            () => failureA = RunAndCheck(a, first, K, N, WeightScheme.Qc8w, iterations, [1, 9]),
+            () => failureB = RunAndCheck(b, second, 96, 7, WeightScheme.Qb4w, iterations, [3, 17]));
+
+        Assert.That(failureA, Is.Null);
+        Assert.That(failureB, Is.Null);
+    }
+
+    [Test]
+    public void SharedWeightsCache_LayersCreatedBeforeTheFirstRunWork_AndLaterLayersAreRefused()
+    {
+        using var cache = new XnnWeightsCache();
+        var options = new LinearOptions { WeightsCache = cache, ForceActivationPacking = true };
+        LinearWeights weights = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc4w);
+        using Linear a = Linear.Create(K, N, weights, options: options);
+        using Linear b = Linear.Create(K, N, weights, options: options);
+
+        Assert.That(cache.IsFinalized, Is.False);
+        Assert.That(RunAndCheck(a, weights, K, N, WeightScheme.Qc4w, 2, [1, 4]), Is.Null);
+        Assert.That(cache.IsFinalized, Is.True);
+        Assert.That(RunAndCheck(b, weights, K, N, WeightScheme.Qc4w, 2, [3]), Is.Null);
+
+        // The first run finalized the cache; XNNPACK cannot add to it, and would hand a new layer no weights at all.
+        LinearWeights other = LinearWeights.Quantize(TestData.Uniform(N * K, -1f, 1f, seed: 5), N, K, WeightScheme.Qc4w);
+        Assert.Throws<InvalidOperationException>(() => Linear.Create(K, N, other, options: options).Dispose());
+        Assert.Throws<InvalidOperationException>(() => Linear.Create(K, N, weights, options: options).Dispose());
+        Assert.Throws<InvalidOperationException>(() => Linear.Create(K, N, weights, options: new LinearOptions { WeightsCache = cache, ActivationPacking = ActivationPacking.Auto }).Dispose());
+    }
+
+    [Test]
+    public void SharedObjects_DisposedBeforeTheLayer_StayAliveUntilTheLayerGoes()
+    {
+        var pool = new XnnThreadPool(2);
+        var cache = new XnnWeightsCache();
+        LinearWeights weights = LinearWeights.Quantize(Weights, N, K, WeightScheme.Qc8w);
+        using Linear linear = Linear.Create(K, N, weights, options: new LinearOptions { ThreadPool = pool, WeightsCache = cache });
+        pool.Dispose();
+        cache.Dispose();
+
+        Assert.That(RunAndCheck(linear, weights, K, N, WeightScheme.Qc8w, 2, [1, 33]), Is.Null);
+    }
+
+    private static void CreateAndForget(LinearWeights weights, int count)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            _ = Linear.Create(K, N, weights);
+            if (i % 500 == 499)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        }
+
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+    }
+
+    private static string? RunAndCheck(Linear linear, LinearWeights weights, int k, int n, WeightScheme scheme, int iterations, int[] batches)
+    {
+        double[] dequantized = Reference.Dequantize(weights);
+        for (int i = 0; i < iterations; i++)
+        {
+            foreach (int batch in batches)
+            {
+                float[] input = TestData.Uniform(batch * k, -2f, 2f, seed: batch + i);
+                var output = new float[batch * n];
+                linear.Run(input, output, batch);
+                double[] expected = Reference.Linear(input, dequantized, null, batch, k, n, float.NegativeInfinity, float.PositiveInfinity);
+                double[] tolerance = Reference.Tolerance(input, dequantized, null, batch, k, n, scheme, 32);
+                for (int j = 0; j < output.Length; j++)
+                {
+                    if (!(Math.Abs(output[j] - expected[j]) <= tolerance[j]))
+                    {
+                        return $"{linear} iteration {i} batch {batch} output {j}: {output[j]} vs {expected[j]} ± {tolerance[j]}";
+                    }
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Resident set size from /proc/self/statm (second field, in pages), after a full GC.</summary>
+    private static long ResidentBytes()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        string[] fields = File.ReadAllText("/proc/self/statm").Split(' ');
+        return long.Parse(fields[1], System.Globalization.CultureInfo.InvariantCulture) * Environment.SystemPageSize;
+    }
+}

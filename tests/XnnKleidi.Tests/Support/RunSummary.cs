@@ -1,0 +1,18 @@
+using NUnit.Framework;
+using XnnKleidi.Tests.Support;
+
+/// <summary>
+/// Ends every run with one countable line, "&lt;rid&gt;/&lt;cpu&gt;: N passed, N failed", for build.cake to check.
+/// It has no namespace, so NUnit runs it around every test in the assembly.
+/// </summary>
+[SetUpFixture]
+public sealed class RunSummary
+{
+    [OneTimeTearDown]
+    public void PrintSummary()
+    {
+        TestContext.ResultAdapter outcome = TestContext.CurrentContext.Result;
+        string line = $"{TestEnvironment.RuntimeIdentifier}/{TestEnvironment.ExpectedCpu}: {outcome.PassCount} passed, {outcome.FailCount} failed";
+        TestContext.Progress.WriteLine(line);
+    }
+}
