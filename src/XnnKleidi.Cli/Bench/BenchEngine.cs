@@ -37,10 +37,20 @@ internal sealed class BenchEngine
         {
             foreach (var scheme in _options.Schemes)
             {
+                var unsupported = BenchData.Unsupported(scheme, shape.K, _options.BlockSize);
+                if (unsupported != null)
+                {
+                    report.Notes.Add($"{shape.Model} {shape.Layer} {shape.ShapeText} {scheme.ToString().ToLowerInvariant()}: skipped, {unsupported}");
+                    for (var i = 0; i < _options.Threads.Count; i++) onGroupDone?.Invoke();
+                    continue;
+                }
+                // The data and its float64 reference serve every thread count of the shape.
+                var data = new BenchData(scheme, shape.M, shape.K, shape.N, _options.BlockSize, _options.Seed);
+                var reference = new Lazy<Reference>(() => new Reference(data));
                 foreach (var threads in _options.Threads)
                 {
                     onGroupStart?.Invoke($"{shape.Model} {shape.ShapeText} {scheme.ToString().ToLowerInvariant()} {threads}t");
-                    RunGroup(report, harness, shape, scheme, threads);
+                    RunGroup(report, harness, data, reference, shape, threads);
                     onGroupDone?.Invoke();
                 }
             }
@@ -79,17 +89,10 @@ internal sealed class BenchEngine
         public int BatchSize { get; set; } = 1;
     }
 
-    private void RunGroup(BenchReport report, NativeHarness? harness, LayerShape shape, Scheme scheme, int threads)
+    private void RunGroup(BenchReport report, NativeHarness? harness, BenchData data, Lazy<Reference> lazyReference, LayerShape shape, int threads)
     {
-        var unsupported = BenchData.Unsupported(scheme, shape.K, _options.BlockSize);
-        if (unsupported != null)
-        {
-            report.Notes.Add($"{shape.Model} {shape.Layer} {shape.ShapeText} {scheme.ToString().ToLowerInvariant()}: skipped, {unsupported}");
-            return;
-        }
-        var data = new BenchData(scheme, shape.M, shape.K, shape.N, _options.BlockSize, _options.Seed);
-        var needReference = _options.Check || _options.CompareOrt;
-        var reference = needReference ? new Reference(data) : null;
+        var scheme = data.Scheme;
+        var reference = _options.Check || (_options.CompareOrt && OnnxModelBuilder.OperatorFor(scheme) != null) ? lazyReference.Value : null;
         var participants = new List<Participant>();
         var disposables = new List<IDisposable>();
         var slot = 0;

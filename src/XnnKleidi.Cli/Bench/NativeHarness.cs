@@ -47,10 +47,8 @@ internal sealed class NativeHarness : IDisposable
     /// <summary>Starts the harness, or explains in one sentence why it could not.</summary>
     public static NativeHarness Start()
     {
-        var tried = new List<string>();
         foreach (var candidate in Candidates())
         {
-            tried.Add(candidate);
             if (!File.Exists(candidate)) continue;
             var info = new ProcessStartInfo(candidate)
             {
@@ -73,7 +71,8 @@ internal sealed class NativeHarness : IDisposable
             return harness;
         }
         throw new FileNotFoundException(
-            $"the native harness '{ExecutableName}' was not found (tried {string.Join(", ", tried)}); " +
+            $"the C harness '{ExecutableName}' was not found beside the CLI, in runtimes/{HostInfo.Rid}/native/, nor in " +
+            $"artifacts/native/{HostInfo.Rid}/ or artifacts/build/{HostInfo.Rid}/bench/ above {AppContext.BaseDirectory}; " +
             "build it with `cmake --build artifacts/build/<rid> --target xnnkleidi-bench` or set XNNKLEIDI_BENCH_HARNESS");
     }
 

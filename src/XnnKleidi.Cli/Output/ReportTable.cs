@@ -22,6 +22,7 @@ internal static class ReportTable
 
         if (report.Options.Check) WriteCheckTable(console, report);
         else WriteTimingTable(console, report);
+        WriteErrors(console, report);
         WriteKernelTable(console, report);
         WriteTargets(console, report);
         foreach (var note in report.Notes) console.MarkupLine($"[grey]note:[/] {Markup.Escape(note)}");
@@ -71,7 +72,7 @@ internal static class ReportTable
             if (s == null)
             {
                 table.AddRow(Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c), c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    c.PackingName, "", $"[red]{Markup.Escape(c.Error ?? "not measured")}[/]", "", "", "", "", "", "", "", "", "", "", "");
+                    c.PackingName, "", $"[red]{Markup.Escape(Shorten(c.Error ?? "not measured"))}[/]", "", "", "", "", "", "", "", "", "", "", "");
                 continue;
             }
             table.AddRow(
@@ -110,7 +111,7 @@ internal static class ReportTable
         }
         foreach (var c in report.Cases)
         {
-            var result = c.Error != null ? $"[red]{Markup.Escape(c.Error)}[/]"
+            var result = c.Error != null ? $"[red]{Markup.Escape(Shorten(c.Error))}[/]"
                 : c.Check is { Passed: false } failed ? $"[red]FAIL: {Markup.Escape(failed.Failure ?? "")}[/]"
                 : c.Check != null ? "[green]pass[/]" : "";
             table.AddRow(
@@ -159,6 +160,17 @@ internal static class ReportTable
                 t.Met switch { true => "[green]target met[/]", false => "[red]target not met[/]", _ => "n/a" });
         }
         console.Write(table);
+    }
+
+    /// <summary>A table cell keeps the first words of an error; the whole message is listed under the table.</summary>
+    private static string Shorten(string text) => text.Length <= 60 ? text : text[..57] + "...";
+
+    private static void WriteErrors(IAnsiConsole console, BenchReport report)
+    {
+        foreach (var message in report.Cases.Where(c => c.Error != null).Select(c => $"{c.BackendName} {c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} {c.PackingName} {c.Threads}t: {c.Error}").Distinct())
+        {
+            console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
+        }
     }
 
     private static string Scheme(CaseResult c) => c.Scheme.ToString().ToLowerInvariant();
