@@ -34,34 +34,29 @@ internal static class BenchCommand
             "name",
             item => presetNames.Contains(item, StringComparer.OrdinalIgnoreCase)
                 ? (item.ToLowerInvariant(), null)
-                : ("", $"unknown preset '{item}' (expected {string.Join(", ", presetNames)})"),
-            []);
+                : ("", $"unknown preset '{item}' (expected {string.Join(", ", presetNames)})"));
         var shape = OptionParsing.ListOption<LayerShape>(
             "--shape",
             "A custom layer, M rows x K inputs x N outputs, e.g. 197x768x3072. Repeatable.",
             "MxKxN",
-            item => Presets.ParseShape(item, out var error) is { } parsed ? (parsed, null) : (null!, error),
-            []);
+            item => Presets.ParseShape(item, out var error) is { } parsed ? (parsed, null) : (null!, error));
         var scheme = OptionParsing.ListOption(
             "--scheme",
             "Weight schemes: qc8w (int8, per channel), qc4w (int4, per channel), qb4w (int4, blocks of 32 with bf16 " +
-            "scales), f32 (no quantization).",
+            "scales), f32 (no quantization). Default: qc8w.",
             "qc8w,qc4w,qb4w,f32",
-            item => OptionParsing.EnumItem<Scheme>(item, "scheme"),
-            [Scheme.Qc8w]);
+            item => OptionParsing.EnumItem<Scheme>(item, "scheme"));
         var packing = OptionParsing.ListOption(
             "--packing",
             "KleidiAI activation packing: off, on (where the CPU has a packed kernel; else the reason is shown), " +
-            "auto (XnnKleidi times both and keeps the faster).",
+            "auto (XnnKleidi times both and keeps the faster). Default: off,on,auto.",
             "off,on,auto",
-            item => OptionParsing.EnumItem<Packing>(item, "packing"),
-            [Packing.Off, Packing.On, Packing.Auto]);
+            item => OptionParsing.EnumItem<Packing>(item, "packing"));
         var threads = OptionParsing.ListOption(
             "--threads",
-            "Thread counts to measure (the calling thread included), e.g. 1,2.",
+            "Thread counts to measure (the calling thread included), e.g. 1,2. Default: 1.",
             "N,...",
-            item => OptionParsing.PositiveInt(item, "--threads"),
-            [1]);
+            item => OptionParsing.PositiveInt(item, "thread counts"));
         var warmup = new Option<int>("--warmup")
         {
             Description = "Untimed calls per case before timing.",
@@ -96,8 +91,7 @@ internal static class BenchCommand
             "the binding's overhead), ort (ONNX Runtime: DynamicQuantizeMatMul for qc8w, MatMulNBits for qb4w, Gemm for " +
             "f32; outputs checked), peak (this core's int8/fp32 peak from a register-resident loop; GEMMs shown as % of it).",
             "native,ort,peak",
-            item => OptionParsing.EnumItem<CompareWith>(item, "comparison"),
-            []);
+            item => OptionParsing.EnumItem<CompareWith>(item, "comparison"));
         var format = new Option<string>("--format")
         {
             Description = "What goes to standard output: table (default), json (ExecuTorch-style benchmark records) or csv.",
@@ -157,23 +151,23 @@ internal static class BenchCommand
         command.SetAction(parse =>
         {
             var shapes = new List<LayerShape>();
-            var presets = parse.GetValue(preset)!;
+            var presets = parse.GetValue(preset) ?? [];
             foreach (var name in presets.Contains(Presets.All) ? Presets.Names : presets)
             {
                 shapes.AddRange(Presets.Get(name));
             }
-            shapes.AddRange(parse.GetValue(shape)!);
+            shapes.AddRange(parse.GetValue(shape) ?? []);
             if (shapes.Count == 0)
             {
                 throw new UsageException("bench: give --preset or --shape (see `xnnkleidi bench --help`)");
             }
-            var comparisons = parse.GetValue(compare)!;
+            var comparisons = parse.GetValue(compare) ?? [];
             var options = new BenchOptions
             {
                 Shapes = shapes,
-                Schemes = parse.GetValue(scheme)!,
-                Packings = parse.GetValue(packing)!,
-                Threads = parse.GetValue(threads)!,
+                Schemes = OrDefault(parse.GetValue(scheme), Scheme.Qc8w),
+                Packings = OrDefault(parse.GetValue(packing), Packing.Off, Packing.On, Packing.Auto),
+                Threads = OrDefault(parse.GetValue(threads), 1),
                 Warmup = parse.GetValue(warmup),
                 Iterations = parse.GetValue(iterations),
                 MinTimeSeconds = parse.GetValue(minTime),
@@ -196,6 +190,9 @@ internal static class BenchCommand
         });
         return command;
     }
+
+    /// <summary>An absent list option reads as null or empty; then the documented default applies.</summary>
+    private static List<T> OrDefault<T>(List<T>? value, params T[] defaults) => value is { Count: > 0 } ? value : [.. defaults];
 
     private static OutputFormat FileFormat(string path, OutputFormat fallback)
     {

@@ -10,9 +10,11 @@ internal static class OptionParsing
     /// <summary>
     /// An option taking "a,b,c" (and repeatable: --x a --x b,c). Each item goes through
     /// <paramref name="parseItem"/>, which returns an error message or null; duplicates are dropped.
+    /// Absent, its value is null: the caller applies the default (which the description names),
+    /// because the help would otherwise print the list's type rather than "off,on,auto".
     /// </summary>
     public static Option<List<T>> ListOption<T>(
-        string name, string description, string helpName, Func<string, (T Value, string? Error)> parseItem, IReadOnlyList<T> defaults)
+        string name, string description, string helpName, Func<string, (T Value, string? Error)> parseItem)
     {
         return new Option<List<T>>(name)
         {
@@ -20,7 +22,6 @@ internal static class OptionParsing
             HelpName = helpName,
             Arity = ArgumentArity.OneOrMore,
             AllowMultipleArgumentsPerToken = false,
-            DefaultValueFactory = _ => [.. defaults],
             CustomParser = result =>
             {
                 var values = new List<T>();
@@ -60,7 +61,7 @@ internal static class OptionParsing
     public static (int Value, string? Error) PositiveInt(string item, string what)
     {
         if (int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0) return (value, null);
-        return (0, $"{what} must be a positive integer, got '{item}'");
+        return (0, $"{what} must be positive integers, got '{item}'");
     }
 
     /// <summary>Adds a validator that the option's value is at least <paramref name="minimum"/>.</summary>
