@@ -225,7 +225,17 @@ internal static class BenchCommand
     {
         var console = ConsoleFactory.Create();
         var host = HostSummaryFactory.Create();
+        string? emulationNote = null;
+        if (host.EmulationReason != null && (options.CompareNative || options.CompareOrt || options.ComparePeak))
+        {
+            // Under qemu-user the comparisons cannot run, and would mean nothing if they did:
+            // an arm64 child process (the C harness, the peak probe) needs binfmt_misc to start,
+            // and ONNX Runtime 1.31.1 dies with SIGSEGV creating a session under QEMU 7.2.
+            options = options with { CompareNative = false, CompareOrt = false, ComparePeak = false };
+            emulationNote = "--compare is ignored under emulation: the C harness cannot start without binfmt_misc, and ONNX Runtime crashes under qemu-user";
+        }
         var report = new BenchReport { Options = options, Host = host };
+        if (emulationNote != null) report.Notes.Add(emulationNote);
         if (host.EmulationReason != null && !quiet)
         {
             ReportTable.WriteEmulationWarning(console, host);
