@@ -133,8 +133,11 @@ public sealed class KernelSelectionTests
             Assert.That(timing.UnpackedRuns, Is.GreaterThanOrEqualTo(1));
             Assert.That(timing.PackedTime, Is.GreaterThan(TimeSpan.Zero));
             Assert.That(timing.UnpackedTime, Is.GreaterThan(TimeSpan.Zero));
-            // The loop stops at the first pair of runs that ends past the budget; allow that pair and the warm-up.
-            Assert.That(timing.TotalTime, Is.LessThanOrEqualTo(budget + (4 * (timing.PackedTime + timing.UnpackedTime)) + TimeSpan.FromMilliseconds(10)));
+            // The loop stops at the first pair of runs that ends past the budget. Allow that pair, the warm-up
+            // runs (first runs size buffers) and scheduling noise, which QEMU makes much larger.
+            Assert.That(
+                timing.TotalTime,
+                Is.LessThanOrEqualTo(budget + (6 * (timing.PackedTime + timing.UnpackedTime)) + TimeSpan.FromMilliseconds(TestEnvironment.IsEmulated ? 250 : 25)));
             Assert.That(linear.ActivationPackingActive, Is.EqualTo(timing.PackedIsFaster));
             Assert.That(linear.OperatorNames, Is.EqualTo(ExpectedNames(timing.PackedIsFaster ? "QP8" : "QD8", scheme)));
             Assert.That(linear.PackingFallbackReason, timing.PackedIsFaster ? Is.Null : Does.StartWith("Auto chose QD8"));
