@@ -182,6 +182,13 @@ public sealed unsafe class Linear : IDisposable
             throw new ArgumentException($"Unknown activation packing mode {(int)options.ActivationPacking}.", nameof(options));
         }
 
+        if (options.ActivationPacking == ActivationPacking.Auto && (long)options.AutoTuningBatch * Math.Max(inputChannels, outputChannels) > Array.MaxLength)
+        {
+            throw new ArgumentException(
+                $"Auto would time a batch of {options.AutoTuningBatch} rows of {Math.Max(inputChannels, outputChannels)} floats, more than one buffer holds; lower AutoTuningBatch.",
+                nameof(options));
+        }
+
         // Touch every shared object now, so a disposed one fails before anything native is built.
         _ = options.ThreadPool?.Handle;
         _ = options.WeightsCache?.Handle;

@@ -155,6 +155,14 @@ public sealed class ValidationTests
     }
 
     [Test]
+    public void Create_AutoTuningBatchWhoseBufferOverflows_ThrowsNamingOptions()
+    {
+        var options = new LinearOptions { ActivationPacking = ActivationPacking.Auto, AutoTuningBatch = int.MaxValue / 2 };
+        var ex = Assert.Throws<ArgumentException>(() => Linear.Create(K, N, Weights, WeightScheme.Qc4w, options: options));
+        Assert.That(ex!.ParamName, Is.EqualTo("options"));
+    }
+
+    [Test]
     public void Options_NonPositiveBudgetOrBatch_ThrowOutOfRange()
     {
         var options = new LinearOptions();

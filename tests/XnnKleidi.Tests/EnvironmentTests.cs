@@ -1,0 +1,33 @@
+using NUnit.Framework;
+using XnnKleidi.Tests.Support;
+
+namespace XnnKleidi.Tests;
+
+/// <summary>Preconditions of a meaningful run, checked so that a broken setup fails with a reason instead of at random.</summary>
+[TestFixture]
+public sealed class EnvironmentTests
+{
+    [Test]
+    public void UnderQemu_WriteXorExecuteIsDisabled()
+    {
+        if (!TestEnvironment.IsEmulated)
+        {
+            Assert.Pass("not emulated");
+        }
+
+        // .NET maps JIT code twice (writable and executable views of one memfd). qemu-user does not see writes
+        // through the writable view, keeps running stale translations, and the process fails at random
+        // (NullReferenceException, IndexOutOfRangeException or SIGSEGV in code that is correct).
+        Assert.That(
+            Environment.GetEnvironmentVariable("DOTNET_EnableWriteXorExecute"),
+            Is.EqualTo("0"),
+            "run the tests under qemu-user with DOTNET_EnableWriteXorExecute=0");
+    }
+
+    [Test]
+    public void ExpectedCpu_IsOneTheTestsKnow()
+    {
+        Assert.That(TestEnvironment.ExpectedCpu, Is.AnyOf("x64", "max", "cortex-a76", "cortex-a72"),
+            "set XNNKLEIDI_EXPECTED_CPU to x64, max, cortex-a76 or cortex-a72");
+    }
+}
