@@ -40,11 +40,15 @@ internal static class Program
     }
 
     private static string CommandPath(ParseResult parse) =>
-        parse.CommandResult.Command is RootCommand ? "" : parse.CommandResult.Command.Name + " ";
+        parse.CommandResult.Command.Parents.Any() ? parse.CommandResult.Command.Name + " " : "";
 
-    public static RootCommand BuildRoot()
+    /// <summary>
+    /// The command tree. The root is named `xnnkleidi` rather than after the process, so that
+    /// help reads the same under `dotnet run`, the app host and its `xnnkleidi` copy.
+    /// </summary>
+    public static Command BuildRoot()
     {
-        var root = new RootCommand(
+        var root = new Command("xnnkleidi",
             "xnnkleidi: does KleidiAI activation packing pay on this CPU? Measures quantized linear layers through " +
             "XnnKleidi (XNNPACK with Arm KleidiAI kernels) with packing off, on and auto, side by side with the same " +
             "graph from C, ONNX Runtime and the CPU's measured peak.\n\n" +
@@ -52,6 +56,8 @@ internal static class Program
             "  xnnkleidi info\n" +
             "  xnnkleidi bench --preset vit-b16 --packing off,on,auto --threads 1,2 --compare native,ort,peak\n" +
             "  xnnkleidi bench --preset all --check");
+        root.Add(new HelpOption());
+        root.Add(new VersionOption());
         root.Add(InfoCommand.Create());
         root.Add(BenchCommand.Create());
         root.SetAction((Func<ParseResult, int>)(_ => throw new UsageException("no command given: use `xnnkleidi info` or `xnnkleidi bench` (see `xnnkleidi --help`)")));

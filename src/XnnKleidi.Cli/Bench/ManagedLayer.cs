@@ -25,7 +25,8 @@ internal sealed class ManagedLayer : IManagedLayer
         _threadPool = threadPool;
         _input = input;
         _batch = batch;
-        _output = new float[batch * outputChannels];
+        // On the pinned heap: the array never moves, so the layer never has to set up again.
+        _output = GC.AllocateArray<float>(batch * outputChannels, pinned: true);
     }
 
     public static IManagedLayer Create(BenchData data, Packing packing, int threads)
