@@ -22,6 +22,7 @@ public sealed unsafe class Linear : IDisposable
 {
     private const uint InputId = 0;
     private const uint OutputId = 1;
+    private const string OutputParameter = "output";
 
     private readonly Lock ownGate = new();
     private readonly XnnWorkspace? workspace;
@@ -273,6 +274,15 @@ public sealed unsafe class Linear : IDisposable
                 PrepareBatch(batch);
                 fixed (float* outputPointer = output)
                 {
+                    // XNNPACK reads the input while it writes the output (the fp32 GEMM does so directly), so
+                    // they must not share memory; the span overload copies the input and has no such limit.
+                    byte* inputStart = (byte*)buffer.Pointer;
+                    byte* inputEnd = inputStart + ((nuint)batch * (nuint)InputChannels * sizeof(float));
+                    if ((byte*)outputPointer < inputEnd && (byte*)(outputPointer + output.Length) > inputStart)
+                    {
+                        throw LengthError("The output overlaps the input buffer; write it elsewhere or use Run(ReadOnlySpan<float>, …), which copies the input.", OutputParameter);
+                    }
+
                     Execute(buffer.Pointer, outputPointer);
                 }
             }

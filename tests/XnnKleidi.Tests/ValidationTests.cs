@@ -221,6 +221,16 @@ public sealed class ValidationTests
     }
 
     [Test]
+    public void Run_OutputInsideThePaddedInput_ThrowsNamingOutput()
+    {
+        using Linear linear = Linear.Create(K, N, Weights, WeightScheme.F32);
+        using var buffer = new PaddedInputBuffer(K + N);
+        var ex = Assert.Throws<ArgumentException>(() => linear.Run(buffer, buffer.Span.Slice(K - 1, N), 1));
+        Assert.That(ex!.ParamName, Is.EqualTo("output"));
+        Assert.DoesNotThrow(() => linear.Run(buffer, buffer.Span.Slice(K, N), 1), "right after the rows it reads is fine");
+    }
+
+    [Test]
     public void Run_AfterDispose_ThrowsObjectDisposed_AndDisposeTwiceIsHarmless()
     {
         Linear linear = Linear.Create(K, N, Weights, WeightScheme.Qc8w);
