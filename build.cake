@@ -159,6 +159,76 @@ Task("TestXnnpackKernels")
     }
 });
 
+// ---- .NET test runs ------------------------------------------------------------
+
+// Runs a test executable (NUnit on Microsoft.Testing.Platform) and insists on its
+// closing line "<rid>/<cpu>: N passed, N failed" with N passed > 0 and 0 failed,
+// so that a run that executed nothing cannot pass.
+void RunTestExecutable(string label, string program, string arguments, IDictionary<string, string> environment)
+{
+    Information($"> [{label}] {program} {arguments}");
+    var settings = new ProcessSettings
+    {
+        Arguments = arguments,
+        WorkingDirectory = repoRoot,
+        EnvironmentVariables = environment,
+        RedirectStandardOutput = true,
+        RedirectedStandardOutputHandler = line => { if (line != null) Console.WriteLine(line); return line; },
+    };
+    var exitCode = StartProcess(program, settings, out var lines);
+    var summary = lines.Select(line => System.Text.RegularExpressions.Regex.Match(line ?? "", @"^\S+/\S+: (\d+) passed, (\d+) failed"))
+                       .LastOrDefault(match => match.Success);
+    if (summary == null)
+        throw new CakeException($"{label}: the test run printed no '<rid>/<cpu>: N passed, N failed' line (exit code {exitCode})");
+    var passed = int.Parse(summary.Groups[1].Value);
+    var failed = int.Parse(summary.Groups[2].Value);
+    Information($"{label}: {passed} passed, {failed} failed");
+    if (exitCode != 0 || failed > 0 || passed == 0)
+        throw new CakeException($"{label}: {passed} passed, {failed} failed, exit code {exitCode}");
+}
+
+// Environment for .NET under qemu-user: invariant globalization (no ICU in the
+// sysroot), and no W^X double mapping, whose stale translations break the JIT there.
+Dictionary<string, string> EmulatedDotnetEnvironment(string cpu) => new()
+{
+    ["XNNKLEIDI_EXPECTED_CPU"] = cpu,
+    ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1",
+    ["DOTNET_EnableWriteXorExecute"] = "0",
+};
+
+DirectoryPath PublishForArm64(string project, string name)
+{
+    var output = artifactsDir.Combine("test/linux-arm64").Combine(name);
+    Run("dotnet", $"publish {project} -c {configuration} -r linux-arm64 --self-contained -o \"{output}\" -p:UseAppHost=true");
+    // The NuGet layout, which the library's resolver looks at first.
+    var nativeDir = output.Combine("runtimes/linux-arm64/native");
+    EnsureDirectoryExists(nativeDir);
+    CopyFile(nativeOutRoot.CombineWithFilePath("linux-arm64/libxnnkleidi.so"), nativeDir.CombineWithFilePath("libxnnkleidi.so"));
+    return output;
+}
+
+Task("TestManaged")
+    .Description("NUnit integration tests: linux-x64 natively, linux-arm64 under QEMU per CPU model.")
+    .IsDependentOn("Native")
+    .Does(() =>
+{
+    const string project = "tests/XnnKleidi.Tests/XnnKleidi.Tests.csproj";
+    if (SelectedRids().Contains("linux-x64"))
+    {
+        Run("dotnet", $"build {project} -c {configuration}");
+        RunTestExecutable("linux-x64/x64", $"tests/XnnKleidi.Tests/bin/{configuration}/net10.0/XnnKleidi.Tests", "",
+            new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
+    }
+    if (SelectedRids().Contains("linux-arm64"))
+    {
+        var published = PublishForArm64(project, "XnnKleidi.Tests");
+        foreach (var cpu in arm64CpuModels)
+            RunTestExecutable($"linux-arm64/{cpu}", "qemu-aarch64-static",
+                $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{published.CombineWithFilePath("XnnKleidi.Tests")}\"",
+                EmulatedDotnetEnvironment(cpu));
+    }
+});
+
 Task("Test")
     .Description("Everything testable: native smoke tests, XNNPACK's kernel tests, artifact checks.")
     .IsDependentOn("TestNative")
