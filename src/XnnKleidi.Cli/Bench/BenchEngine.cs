@@ -232,9 +232,15 @@ internal sealed class BenchEngine
         bool Done(Participant p) => _options.Iterations is int n
             ? p.Samples.Count >= n
             : p.Seconds >= _options.MinTimeSeconds && p.Samples.Count >= 10;
+        // Each round runs the runners in a new order (a fixed-seed shuffle, so runs repeat), so
+        // that no runner always follows the same one and inherits its cache footprint and idle
+        // threads every time.
+        var shuffle = new Random(20241108);
+        var order = participants.ToArray();
         while (participants.Any(p => !Done(p)) && deadline.Elapsed.TotalSeconds < cap)
         {
-            foreach (var participant in participants)
+            shuffle.Shuffle(order);
+            foreach (var participant in order)
             {
                 if (Done(participant)) continue;
                 var count = participant.BatchSize;
