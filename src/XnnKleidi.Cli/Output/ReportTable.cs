@@ -35,8 +35,8 @@ internal static class ReportTable
         ArgumentNullException.ThrowIfNull(host);
         if (host.EmulationReason != null)
         {
-            console.MarkupLine($"[bold red]EMULATED CPU ({Markup.Escape(host.EmulationReason)}): every timing below measures the emulator, " +
-                               "not a CPU, and is meaningless. Only the outputs and the kernel choice mean anything here.[/]");
+            console.MarkupLine($"[bold red]EMULATED CPU ({Markup.Escape(host.EmulationReason)}): any timing taken here measures the emulator, " +
+                               "not a CPU, and is meaningless. Only the outputs and the kernel choices mean anything.[/]");
         }
     }
 

@@ -22,8 +22,22 @@ internal static class HostInfo
         return $"{os}-{arch}";
     }
 
-    /// <summary>The CPU model from /proc/cpuinfo, or the architecture when there is none.</summary>
-    public static string CpuName { get; } = ReadCpuName();
+    /// <summary>
+    /// Why this process is believed to run under emulation, or null. Timings taken under
+    /// emulation measure the emulator, not the CPU. The signs, any one of which is enough:
+    /// XNNKLEIDI_EMULATED=1 (set by the build when it runs us under QEMU); XNNKLEIDI_EXPECTED_CPU
+    /// naming one of the QEMU CPU models the tests use; or an arm64 process that reads an x86
+    /// /proc/cpuinfo (qemu-user passes the host's through).
+    /// </summary>
+    public static string? EmulationReason { get; } = DetectEmulation();
+
+    /// <summary>
+    /// The CPU model from /proc/cpuinfo, or the architecture when there is none. Under emulation
+    /// /proc/cpuinfo describes the host, so the name says so.
+    /// </summary>
+    public static string CpuName { get; } = EmulationReason != null
+        ? $"emulated {RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()} (QEMU {Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU") ?? "CPU"}) on {ReadCpuName()}"
+        : ReadCpuName();
 
     private static string ReadCpuName()
     {
@@ -45,15 +59,6 @@ internal static class HostInfo
         }
         return RuntimeInformation.ProcessArchitecture.ToString();
     }
-
-    /// <summary>
-    /// Why this process is believed to run under emulation, or null. Timings taken under
-    /// emulation measure the emulator, not the CPU. The signs, any one of which is enough:
-    /// XNNKLEIDI_EMULATED=1 (set by the build when it runs us under QEMU); XNNKLEIDI_EXPECTED_CPU
-    /// naming one of the QEMU CPU models the tests use; or an arm64 process that reads an x86
-    /// /proc/cpuinfo (qemu-user passes the host's through).
-    /// </summary>
-    public static string? EmulationReason { get; } = DetectEmulation();
 
     public static bool IsEmulated => EmulationReason != null;
 
