@@ -100,173 +100,123 @@ internal enum xnn_datatype : uint
 /// <remarks>C (xnnpack.h): <c>enum xnn_unary_operator</c> Underlying C type: int.</remarks>
 internal enum xnn_unary_operator : int
 {
-    /// <summary>xnn_unary_invalid = -1</summary>
-    /// <remarks>C: <c>xnn_unary_invalid = -1</c></remarks>
+    /// <summary>C: <c>xnn_unary_invalid = -1</c></summary>
     xnn_unary_invalid = -1,
-    /// <summary>xnn_unary_convert = 0</summary>
-    /// <remarks>C: <c>xnn_unary_convert = 0</c></remarks>
+    /// <summary>C: <c>xnn_unary_convert = 0</c></summary>
     xnn_unary_convert = 0,
-    /// <summary>xnn_unary_clamp = 1</summary>
-    /// <remarks>C: <c>xnn_unary_clamp = 1</c></remarks>
+    /// <summary>C: <c>xnn_unary_clamp = 1</c></summary>
     xnn_unary_clamp = 1,
-    /// <summary>xnn_unary_abs = 2</summary>
-    /// <remarks>C: <c>xnn_unary_abs = 2</c></remarks>
+    /// <summary>C: <c>xnn_unary_abs = 2</c></summary>
     xnn_unary_abs = 2,
-    /// <summary>xnn_unary_bankers_rounding = 3</summary>
-    /// <remarks>C: <c>xnn_unary_bankers_rounding = 3</c></remarks>
+    /// <summary>C: <c>xnn_unary_bankers_rounding = 3</c></summary>
     xnn_unary_bankers_rounding = 3,
-    /// <summary>xnn_unary_ceiling = 4</summary>
-    /// <remarks>C: <c>xnn_unary_ceiling = 4</c></remarks>
+    /// <summary>C: <c>xnn_unary_ceiling = 4</c></summary>
     xnn_unary_ceiling = 4,
-    /// <summary>xnn_unary_elu = 5</summary>
-    /// <remarks>C: <c>xnn_unary_elu = 5</c></remarks>
+    /// <summary>C: <c>xnn_unary_elu = 5</c></summary>
     xnn_unary_elu = 5,
-    /// <summary>xnn_unary_exp = 6</summary>
-    /// <remarks>C: <c>xnn_unary_exp = 6</c></remarks>
+    /// <summary>C: <c>xnn_unary_exp = 6</c></summary>
     xnn_unary_exp = 6,
-    /// <summary>xnn_unary_floor = 7</summary>
-    /// <remarks>C: <c>xnn_unary_floor = 7</c></remarks>
+    /// <summary>C: <c>xnn_unary_floor = 7</c></summary>
     xnn_unary_floor = 7,
-    /// <summary>xnn_unary_gelu = 8</summary>
-    /// <remarks>C: <c>xnn_unary_gelu = 8</c></remarks>
+    /// <summary>C: <c>xnn_unary_gelu = 8</c></summary>
     xnn_unary_gelu = 8,
-    /// <summary>xnn_unary_hardswish = 9</summary>
-    /// <remarks>C: <c>xnn_unary_hardswish = 9</c></remarks>
+    /// <summary>C: <c>xnn_unary_hardswish = 9</c></summary>
     xnn_unary_hardswish = 9,
-    /// <summary>xnn_unary_leaky_relu = 10</summary>
-    /// <remarks>C: <c>xnn_unary_leaky_relu = 10</c></remarks>
+    /// <summary>C: <c>xnn_unary_leaky_relu = 10</c></summary>
     xnn_unary_leaky_relu = 10,
-    /// <summary>xnn_unary_log = 11</summary>
-    /// <remarks>C: <c>xnn_unary_log = 11</c></remarks>
+    /// <summary>C: <c>xnn_unary_log = 11</c></summary>
     xnn_unary_log = 11,
-    /// <summary>xnn_unary_negate = 12</summary>
-    /// <remarks>C: <c>xnn_unary_negate = 12</c></remarks>
+    /// <summary>C: <c>xnn_unary_negate = 12</c></summary>
     xnn_unary_negate = 12,
-    /// <summary>xnn_unary_sigmoid = 13</summary>
-    /// <remarks>C: <c>xnn_unary_sigmoid = 13</c></remarks>
+    /// <summary>C: <c>xnn_unary_sigmoid = 13</c></summary>
     xnn_unary_sigmoid = 13,
-    /// <summary>xnn_unary_square = 14</summary>
-    /// <remarks>C: <c>xnn_unary_square = 14</c></remarks>
+    /// <summary>C: <c>xnn_unary_square = 14</c></summary>
     xnn_unary_square = 14,
-    /// <summary>xnn_unary_square_root = 15</summary>
-    /// <remarks>C: <c>xnn_unary_square_root = 15</c></remarks>
+    /// <summary>C: <c>xnn_unary_square_root = 15</c></summary>
     xnn_unary_square_root = 15,
-    /// <summary>xnn_unary_reciprocal_square_root = 16</summary>
-    /// <remarks>C: <c>xnn_unary_reciprocal_square_root = 16</c></remarks>
+    /// <summary>C: <c>xnn_unary_reciprocal_square_root = 16</c></summary>
     xnn_unary_reciprocal_square_root = 16,
-    /// <summary>xnn_unary_tanh = 17</summary>
-    /// <remarks>C: <c>xnn_unary_tanh = 17</c></remarks>
+    /// <summary>C: <c>xnn_unary_tanh = 17</c></summary>
     xnn_unary_tanh = 17,
-    /// <summary>xnn_unary_cube_root = 18</summary>
-    /// <remarks>C: <c>xnn_unary_cube_root = 18</c></remarks>
+    /// <summary>C: <c>xnn_unary_cube_root = 18</c></summary>
     xnn_unary_cube_root = 18,
-    /// <summary>xnn_unary_cosine = 19</summary>
-    /// <remarks>C: <c>xnn_unary_cosine = 19</c></remarks>
+    /// <summary>C: <c>xnn_unary_cosine = 19</c></summary>
     xnn_unary_cosine = 19,
-    /// <summary>xnn_unary_sine = 20</summary>
-    /// <remarks>C: <c>xnn_unary_sine = 20</c></remarks>
+    /// <summary>C: <c>xnn_unary_sine = 20</c></summary>
     xnn_unary_sine = 20,
-    /// <summary>xnn_unary_count_leading_zeros = 21</summary>
-    /// <remarks>C: <c>xnn_unary_count_leading_zeros = 21</c></remarks>
+    /// <summary>C: <c>xnn_unary_count_leading_zeros = 21</c></summary>
     xnn_unary_count_leading_zeros = 21,
-    /// <summary>xnn_unary_bitwise_not = 22</summary>
-    /// <remarks>C: <c>xnn_unary_bitwise_not = 22</c></remarks>
+    /// <summary>C: <c>xnn_unary_bitwise_not = 22</c></summary>
     xnn_unary_bitwise_not = 22,
-    /// <summary>xnn_unary_popcount = 23</summary>
-    /// <remarks>C: <c>xnn_unary_popcount = 23</c></remarks>
+    /// <summary>C: <c>xnn_unary_popcount = 23</c></summary>
     xnn_unary_popcount = 23,
-    /// <summary>xnn_unary_sign = 24</summary>
-    /// <remarks>C: <c>xnn_unary_sign = 24</c></remarks>
+    /// <summary>C: <c>xnn_unary_sign = 24</c></summary>
     xnn_unary_sign = 24,
 }
 
-/// <summary>enum xnn_binary_operator</summary>
-/// <remarks>C (xnnpack.h): <c>enum xnn_binary_operator</c> Underlying C type: int.</remarks>
+/// <summary>C (xnnpack.h): <c>enum xnn_binary_operator</c></summary>
+/// <remarks>Underlying C type: int.</remarks>
 internal enum xnn_binary_operator : int
 {
-    /// <summary>xnn_binary_invalid = -1</summary>
-    /// <remarks>C: <c>xnn_binary_invalid = -1</c></remarks>
+    /// <summary>C: <c>xnn_binary_invalid = -1</c></summary>
     xnn_binary_invalid = -1,
-    /// <summary>xnn_binary_add = 0</summary>
-    /// <remarks>C: <c>xnn_binary_add = 0</c></remarks>
+    /// <summary>C: <c>xnn_binary_add = 0</c></summary>
     xnn_binary_add = 0,
-    /// <summary>xnn_binary_subtract = 1</summary>
-    /// <remarks>C: <c>xnn_binary_subtract = 1</c></remarks>
+    /// <summary>C: <c>xnn_binary_subtract = 1</c></summary>
     xnn_binary_subtract = 1,
-    /// <summary>xnn_binary_multiply = 2</summary>
-    /// <remarks>C: <c>xnn_binary_multiply = 2</c></remarks>
+    /// <summary>C: <c>xnn_binary_multiply = 2</c></summary>
     xnn_binary_multiply = 2,
-    /// <summary>xnn_binary_divide = 3</summary>
-    /// <remarks>C: <c>xnn_binary_divide = 3</c></remarks>
+    /// <summary>C: <c>xnn_binary_divide = 3</c></summary>
     xnn_binary_divide = 3,
-    /// <summary>xnn_binary_maximum = 4</summary>
-    /// <remarks>C: <c>xnn_binary_maximum = 4</c></remarks>
+    /// <summary>C: <c>xnn_binary_maximum = 4</c></summary>
     xnn_binary_maximum = 4,
-    /// <summary>xnn_binary_minimum = 5</summary>
-    /// <remarks>C: <c>xnn_binary_minimum = 5</c></remarks>
+    /// <summary>C: <c>xnn_binary_minimum = 5</c></summary>
     xnn_binary_minimum = 5,
-    /// <summary>xnn_binary_copysign = 6</summary>
-    /// <remarks>C: <c>xnn_binary_copysign = 6</c></remarks>
+    /// <summary>C: <c>xnn_binary_copysign = 6</c></summary>
     xnn_binary_copysign = 6,
-    /// <summary>xnn_binary_squared_difference = 7</summary>
-    /// <remarks>C: <c>xnn_binary_squared_difference = 7</c></remarks>
+    /// <summary>C: <c>xnn_binary_squared_difference = 7</c></summary>
     xnn_binary_squared_difference = 7,
-    /// <summary>xnn_binary_prelu = 8</summary>
-    /// <remarks>C: <c>xnn_binary_prelu = 8</c></remarks>
+    /// <summary>C: <c>xnn_binary_prelu = 8</c></summary>
     xnn_binary_prelu = 8,
-    /// <summary>xnn_binary_modulus = 9</summary>
-    /// <remarks>C: <c>xnn_binary_modulus = 9</c></remarks>
+    /// <summary>C: <c>xnn_binary_modulus = 9</c></summary>
     xnn_binary_modulus = 9,
-    /// <summary>xnn_binary_atan2 = 10</summary>
-    /// <remarks>C: <c>xnn_binary_atan2 = 10</c></remarks>
+    /// <summary>C: <c>xnn_binary_atan2 = 10</c></summary>
     xnn_binary_atan2 = 10,
-    /// <summary>xnn_binary_pow = 11</summary>
-    /// <remarks>C: <c>xnn_binary_pow = 11</c></remarks>
+    /// <summary>C: <c>xnn_binary_pow = 11</c></summary>
     xnn_binary_pow = 11,
-    /// <summary>xnn_binary_bitwise_and = 12</summary>
-    /// <remarks>C: <c>xnn_binary_bitwise_and = 12</c></remarks>
+    /// <summary>C: <c>xnn_binary_bitwise_and = 12</c></summary>
     xnn_binary_bitwise_and = 12,
-    /// <summary>xnn_binary_bitwise_or = 13</summary>
-    /// <remarks>C: <c>xnn_binary_bitwise_or = 13</c></remarks>
+    /// <summary>C: <c>xnn_binary_bitwise_or = 13</c></summary>
     xnn_binary_bitwise_or = 13,
-    /// <summary>xnn_binary_bitwise_xor = 14</summary>
-    /// <remarks>C: <c>xnn_binary_bitwise_xor = 14</c></remarks>
+    /// <summary>C: <c>xnn_binary_bitwise_xor = 14</c></summary>
     xnn_binary_bitwise_xor = 14,
-    /// <summary>xnn_binary_shift_left = 15</summary>
-    /// <remarks>C: <c>xnn_binary_shift_left = 15</c></remarks>
+    /// <summary>C: <c>xnn_binary_shift_left = 15</c></summary>
     xnn_binary_shift_left = 15,
-    /// <summary>xnn_binary_shift_right_logical = 16</summary>
-    /// <remarks>C: <c>xnn_binary_shift_right_logical = 16</c></remarks>
+    /// <summary>C: <c>xnn_binary_shift_right_logical = 16</c></summary>
     xnn_binary_shift_right_logical = 16,
-    /// <summary>xnn_binary_shift_right_arithmetic = 17</summary>
-    /// <remarks>C: <c>xnn_binary_shift_right_arithmetic = 17</c></remarks>
+    /// <summary>C: <c>xnn_binary_shift_right_arithmetic = 17</c></summary>
     xnn_binary_shift_right_arithmetic = 17,
 }
 
-/// <summary>enum xnn_attention_logits_cap_type</summary>
-/// <remarks>C (xnnpack.h): <c>enum xnn_attention_logits_cap_type</c> Underlying C type: unsigned int.</remarks>
+/// <summary>C (xnnpack.h): <c>enum xnn_attention_logits_cap_type</c></summary>
+/// <remarks>Underlying C type: unsigned int.</remarks>
 internal enum xnn_attention_logits_cap_type : uint
 {
-    /// <summary>xnn_attention_logits_cap_type_none = 0</summary>
-    /// <remarks>C: <c>xnn_attention_logits_cap_type_none = 0</c></remarks>
+    /// <summary>C: <c>xnn_attention_logits_cap_type_none = 0</c></summary>
     xnn_attention_logits_cap_type_none = 0,
-    /// <summary>xnn_attention_logits_cap_type_tanh = 1</summary>
-    /// <remarks>C: <c>xnn_attention_logits_cap_type_tanh = 1</c></remarks>
+    /// <summary>C: <c>xnn_attention_logits_cap_type_tanh = 1</c></summary>
     xnn_attention_logits_cap_type_tanh = 1,
 }
 
-/// <summary>enum xnn_reduce_operator</summary>
-/// <remarks>C (xnnpack.h): <c>enum xnn_reduce_operator</c> Underlying C type: int.</remarks>
+/// <summary>C (xnnpack.h): <c>enum xnn_reduce_operator</c></summary>
+/// <remarks>Underlying C type: int.</remarks>
 internal enum xnn_reduce_operator : int
 {
-    /// <summary>xnn_reduce_invalid = -1</summary>
-    /// <remarks>C: <c>xnn_reduce_invalid = -1</c></remarks>
+    /// <summary>C: <c>xnn_reduce_invalid = -1</c></summary>
     xnn_reduce_invalid = -1,
-    /// <summary>xnn_reduce_sum = 0</summary>
-    /// <remarks>C: <c>xnn_reduce_sum = 0</c></remarks>
+    /// <summary>C: <c>xnn_reduce_sum = 0</c></summary>
     xnn_reduce_sum = 0,
-    /// <summary>xnn_reduce_mean = 1</summary>
-    /// <remarks>C: <c>xnn_reduce_mean = 1</c></remarks>
+    /// <summary>C: <c>xnn_reduce_mean = 1</c></summary>
     xnn_reduce_mean = 1,
 }
 
@@ -282,8 +232,8 @@ internal enum xnn_weights_cache_finalization_kind : uint
     xnn_weights_cache_finalization_kind_soft = 1,
 }
 
-/// <summary>enum xnn_profile_info</summary>
-/// <remarks>C (xnnpack.h): <c>enum xnn_profile_info</c> Underlying C type: unsigned int.</remarks>
+/// <summary>C (xnnpack.h): <c>enum xnn_profile_info</c></summary>
+/// <remarks>Underlying C type: unsigned int.</remarks>
 internal enum xnn_profile_info : uint
 {
     /// <summary>Returns a size_t containing the number of operators.</summary>
@@ -297,90 +247,65 @@ internal enum xnn_profile_info : uint
     xnn_profile_info_operator_timing = 2,
 }
 
-/// <summary>enum xnnkleidi_cpu_feature</summary>
-/// <remarks>C (xnnkleidi.h): <c>enum xnnkleidi_cpu_feature</c> Underlying C type: unsigned int.</remarks>
+/// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_cpu_feature</c></summary>
+/// <remarks>Underlying C type: unsigned int.</remarks>
 [Flags]
 internal enum xnnkleidi_cpu_feature : uint
 {
-    /// <summary>xnnkleidi_cpu_feature_arm_neon = 1</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_neon = 1</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_neon = 1</c></summary>
     xnnkleidi_cpu_feature_arm_neon = 1,
-    /// <summary>xnnkleidi_cpu_feature_arm_dotprod = 2</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_dotprod = 2</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_dotprod = 2</c></summary>
     xnnkleidi_cpu_feature_arm_dotprod = 2,
-    /// <summary>xnnkleidi_cpu_feature_arm_i8mm = 4</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_i8mm = 4</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_i8mm = 4</c></summary>
     xnnkleidi_cpu_feature_arm_i8mm = 4,
-    /// <summary>xnnkleidi_cpu_feature_arm_sve = 8</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_sve = 8</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_sve = 8</c></summary>
     xnnkleidi_cpu_feature_arm_sve = 8,
-    /// <summary>xnnkleidi_cpu_feature_arm_sve2 = 16</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_sve2 = 16</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_sve2 = 16</c></summary>
     xnnkleidi_cpu_feature_arm_sve2 = 16,
-    /// <summary>xnnkleidi_cpu_feature_arm_sme = 32</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_sme = 32</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_sme = 32</c></summary>
     xnnkleidi_cpu_feature_arm_sme = 32,
-    /// <summary>xnnkleidi_cpu_feature_arm_sme2 = 64</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_sme2 = 64</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_sme2 = 64</c></summary>
     xnnkleidi_cpu_feature_arm_sme2 = 64,
-    /// <summary>xnnkleidi_cpu_feature_arm_bf16 = 128</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_bf16 = 128</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_bf16 = 128</c></summary>
     xnnkleidi_cpu_feature_arm_bf16 = 128,
-    /// <summary>xnnkleidi_cpu_feature_arm_fp16_arith = 256</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_arm_fp16_arith = 256</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_arm_fp16_arith = 256</c></summary>
     xnnkleidi_cpu_feature_arm_fp16_arith = 256,
-    /// <summary>xnnkleidi_cpu_feature_x86_avx2 = 65536</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avx2 = 65536</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avx2 = 65536</c></summary>
     xnnkleidi_cpu_feature_x86_avx2 = 65536,
-    /// <summary>xnnkleidi_cpu_feature_x86_fma3 = 131072</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_fma3 = 131072</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_fma3 = 131072</c></summary>
     xnnkleidi_cpu_feature_x86_fma3 = 131072,
-    /// <summary>xnnkleidi_cpu_feature_x86_avx512f = 262144</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avx512f = 262144</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avx512f = 262144</c></summary>
     xnnkleidi_cpu_feature_x86_avx512f = 262144,
-    /// <summary>xnnkleidi_cpu_feature_x86_avx512skx = 524288</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avx512skx = 524288</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avx512skx = 524288</c></summary>
     xnnkleidi_cpu_feature_x86_avx512skx = 524288,
-    /// <summary>xnnkleidi_cpu_feature_x86_avx512vnni = 1048576</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avx512vnni = 1048576</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avx512vnni = 1048576</c></summary>
     xnnkleidi_cpu_feature_x86_avx512vnni = 1048576,
-    /// <summary>xnnkleidi_cpu_feature_x86_avxvnni = 2097152</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avxvnni = 2097152</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avxvnni = 2097152</c></summary>
     xnnkleidi_cpu_feature_x86_avxvnni = 2097152,
-    /// <summary>xnnkleidi_cpu_feature_x86_avx512amx = 4194304</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avx512amx = 4194304</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avx512amx = 4194304</c></summary>
     xnnkleidi_cpu_feature_x86_avx512amx = 4194304,
-    /// <summary>xnnkleidi_cpu_feature_x86_avx256vnni = 8388608</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avx256vnni = 8388608</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avx256vnni = 8388608</c></summary>
     xnnkleidi_cpu_feature_x86_avx256vnni = 8388608,
-    /// <summary>xnnkleidi_cpu_feature_x86_avxvnniint8 = 16777216</summary>
-    /// <remarks>C: <c>xnnkleidi_cpu_feature_x86_avxvnniint8 = 16777216</c></remarks>
+    /// <summary>C: <c>xnnkleidi_cpu_feature_x86_avxvnniint8 = 16777216</c></summary>
     xnnkleidi_cpu_feature_x86_avxvnniint8 = 16777216,
 }
 
-/// <summary>enum xnnkleidi_qp8_support</summary>
-/// <remarks>C (xnnkleidi.h): <c>enum xnnkleidi_qp8_support</c> Underlying C type: unsigned int.</remarks>
+/// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_qp8_support</c></summary>
+/// <remarks>Underlying C type: unsigned int.</remarks>
 internal enum xnnkleidi_qp8_support : uint
 {
-    /// <summary>xnnkleidi_qp8_available = 0</summary>
-    /// <remarks>C: <c>xnnkleidi_qp8_available = 0</c></remarks>
+    /// <summary>C: <c>xnnkleidi_qp8_available = 0</c></summary>
     xnnkleidi_qp8_available = 0,
-    /// <summary>xnnkleidi_qp8_unavailable_not_arm = 1</summary>
-    /// <remarks>C: <c>xnnkleidi_qp8_unavailable_not_arm = 1</c></remarks>
+    /// <summary>C: <c>xnnkleidi_qp8_unavailable_not_arm = 1</c></summary>
     xnnkleidi_qp8_unavailable_not_arm = 1,
-    /// <summary>xnnkleidi_qp8_unavailable_kleidiai_disabled = 2</summary>
-    /// <remarks>C: <c>xnnkleidi_qp8_unavailable_kleidiai_disabled = 2</c></remarks>
+    /// <summary>C: <c>xnnkleidi_qp8_unavailable_kleidiai_disabled = 2</c></summary>
     xnnkleidi_qp8_unavailable_kleidiai_disabled = 2,
-    /// <summary>xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm = 3</summary>
-    /// <remarks>C: <c>xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm = 3</c></remarks>
+    /// <summary>C: <c>xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm = 3</c></summary>
     xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm = 3,
-    /// <summary>xnnkleidi_qp8_unavailable_no_kernel_for_weights = 4</summary>
-    /// <remarks>C: <c>xnnkleidi_qp8_unavailable_no_kernel_for_weights = 4</c></remarks>
+    /// <summary>C: <c>xnnkleidi_qp8_unavailable_no_kernel_for_weights = 4</c></summary>
     xnnkleidi_qp8_unavailable_no_kernel_for_weights = 4,
-    /// <summary>xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5</summary>
-    /// <remarks>C: <c>xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5</c></remarks>
+    /// <summary>C: <c>xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5</c></summary>
     xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5,
-    /// <summary>xnnkleidi_qp8_unavailable_not_initialized = 6</summary>
-    /// <remarks>C: <c>xnnkleidi_qp8_unavailable_not_initialized = 6</c></remarks>
+    /// <summary>C: <c>xnnkleidi_qp8_unavailable_not_initialized = 6</c></summary>
     xnnkleidi_qp8_unavailable_not_initialized = 6,
 }

@@ -108,16 +108,16 @@ internal static unsafe partial class NativeMethods
     /// <remarks>C (xnnpack.h): <c>#define XNN_MIN_BLOCKSIZE 32</c> C type: int.</remarks>
     public const int XNN_MIN_BLOCKSIZE = 32;
 
-    /// <summary>#define XNN_VALUE_FLAG_EXTERNAL_INPUT 0x00000001</summary>
-    /// <remarks>C (xnnpack.h): <c>#define XNN_VALUE_FLAG_EXTERNAL_INPUT 0x00000001</c> C type: int.</remarks>
+    /// <summary>C (xnnpack.h): <c>#define XNN_VALUE_FLAG_EXTERNAL_INPUT 0x00000001</c></summary>
+    /// <remarks>C type: int.</remarks>
     public const uint XNN_VALUE_FLAG_EXTERNAL_INPUT = 0x00000001;
 
-    /// <summary>#define XNN_VALUE_FLAG_EXTERNAL_OUTPUT 0x00000002</summary>
-    /// <remarks>C (xnnpack.h): <c>#define XNN_VALUE_FLAG_EXTERNAL_OUTPUT 0x00000002</c> C type: int.</remarks>
+    /// <summary>C (xnnpack.h): <c>#define XNN_VALUE_FLAG_EXTERNAL_OUTPUT 0x00000002</c></summary>
+    /// <remarks>C type: int.</remarks>
     public const uint XNN_VALUE_FLAG_EXTERNAL_OUTPUT = 0x00000002;
 
-    /// <summary>#define XNN_VALUE_FLAG_PERSISTENT 0x00000004</summary>
-    /// <remarks>C (xnnpack.h): <c>#define XNN_VALUE_FLAG_PERSISTENT 0x00000004</c> C type: int.</remarks>
+    /// <summary>C (xnnpack.h): <c>#define XNN_VALUE_FLAG_PERSISTENT 0x00000004</c></summary>
+    /// <remarks>C type: int.</remarks>
     public const uint XNN_VALUE_FLAG_PERSISTENT = 0x00000004;
 
     /// <summary>Bumped whenever a declaration in this header changes meaning or layout.</summary>
@@ -128,8 +128,8 @@ internal static unsafe partial class NativeMethods
     /// <remarks>C (src/xnnpack/internal.h): <c>#define XNN_FLAG_MAYBE_PACK_FOR_GEMM 0x00000080</c> Internal to XNNPACK 4ea82e5 (src/xnnpack/internal.h), not part of its public xnnpack.h; a later XNNPACK may renumber or remove it. C type: int.</remarks>
     public const uint XNN_FLAG_MAYBE_PACK_FOR_GEMM = 0x00000080;
 
-    /// <summary>#define XNN_FLAG_MAYBE_PACK_FOR_QB4W_GEMM 0x00000100</summary>
-    /// <remarks>C (src/xnnpack/internal.h): <c>#define XNN_FLAG_MAYBE_PACK_FOR_QB4W_GEMM 0x00000100</c> Internal to XNNPACK 4ea82e5 (src/xnnpack/internal.h), not part of its public xnnpack.h; a later XNNPACK may renumber or remove it. C type: int.</remarks>
+    /// <summary>C (src/xnnpack/internal.h): <c>#define XNN_FLAG_MAYBE_PACK_FOR_QB4W_GEMM 0x00000100</c></summary>
+    /// <remarks>Internal to XNNPACK 4ea82e5 (src/xnnpack/internal.h), not part of its public xnnpack.h; a later XNNPACK may renumber or remove it. C type: int.</remarks>
     public const uint XNN_FLAG_MAYBE_PACK_FOR_QB4W_GEMM = 0x00000100;
 
     /// <summary>XnnKleidi: pack for a qc8w GEMM, with the qp8-f32-qc8w kernels' own mr, kr and sr (they differ from the qc4w/qb4w ones, so the layout does too).</summary>

@@ -68,8 +68,7 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_define_quantized_tensor_value(xnn_subgraph* subgraph, xnn_datatype datatype, int zero_point, float scale, nuint num_dims, nuint* dims, void* data, uint external_id, uint flags, uint* id_out);
 
-    /// <summary>enum xnn_status xnn_define_channelwise_quantized_tensor_value(xnn_subgraph_t subgraph, enum xnn_datatype datatype, const float *scale, size_t num_dims, size_t channel_dim, const size_t *dims, const void *data, uint32_t external_id, uint32_t flags, uint32_t *id_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_define_channelwise_quantized_tensor_value(xnn_subgraph_t subgraph, enum xnn_datatype datatype, const float *scale, size_t num_dims, size_t channel_dim, const size_t *dims, const void *data, uint32_t external_id, uint32_t flags, uint32_t *id_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_define_channelwise_quantized_tensor_value(xnn_subgraph_t subgraph, enum xnn_datatype datatype, const float *scale, size_t num_dims, size_t channel_dim, const size_t *dims, const void *data, uint32_t external_id, uint32_t flags, uint32_t *id_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_define_channelwise_quantized_tensor_value(xnn_subgraph* subgraph, xnn_datatype datatype, float* scale, nuint num_dims, nuint channel_dim, nuint* dims, void* data, uint external_id, uint flags, uint* id_out);
 
@@ -129,8 +128,7 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_define_depth_to_space_2d(xnn_subgraph* subgraph, uint block_size, uint input_id, uint output_id, uint flags);
 
-    /// <summary>enum xnn_status xnn_define_depth_to_space(xnn_subgraph_t subgraph, uint32_t input_id, uint32_t output_id, uint32_t block_size, uint32_t flags);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_define_depth_to_space(xnn_subgraph_t subgraph, uint32_t input_id, uint32_t output_id, uint32_t block_size, uint32_t flags);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_define_depth_to_space(xnn_subgraph_t subgraph, uint32_t input_id, uint32_t output_id, uint32_t block_size, uint32_t flags);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_define_depth_to_space(xnn_subgraph* subgraph, uint input_id, uint output_id, uint block_size, uint flags);
 
@@ -460,8 +458,7 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_weights_cache_with_size(nuint size, xnn_weights_cache_provider** weights_cache_out);
 
-    /// <summary>enum xnn_status xnn_create_weights_cache(xnn_weights_cache_t *weights_cache_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_weights_cache(xnn_weights_cache_t *weights_cache_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_weights_cache(xnn_weights_cache_t *weights_cache_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_weights_cache(xnn_weights_cache_provider** weights_cache_out);
 
@@ -470,8 +467,8 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_finalize_weights_cache(xnn_weights_cache_provider* weights_cache, xnn_weights_cache_finalization_kind finalization_kind);
 
-    /// <summary>bool xnn_weights_cache_is_finalized(xnn_weights_cache_t cache);</summary>
-    /// <remarks>C (xnnpack.h): <c>bool xnn_weights_cache_is_finalized(xnn_weights_cache_t cache);</c> C's bool passes as a byte (the result): nonzero means true.</remarks>
+    /// <summary>C (xnnpack.h): <c>bool xnn_weights_cache_is_finalized(xnn_weights_cache_t cache);</c></summary>
+    /// <remarks>C's bool passes as a byte (the result): nonzero means true.</remarks>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern byte xnn_weights_cache_is_finalized(xnn_weights_cache_provider* cache);
 
@@ -500,18 +497,15 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_runtime_v4(xnn_subgraph* subgraph, xnn_weights_cache_provider* weights_cache, xnn_workspace* workspace, pthreadpool* threadpool, uint flags, xnn_runtime** runtime_out);
 
-    /// <summary>enum xnn_status xnn_create_runtime_v3(xnn_subgraph_t subgraph, xnn_weights_cache_t weights_cache, pthreadpool_t threadpool, uint32_t flags, xnn_runtime_t *runtime_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_runtime_v3(xnn_subgraph_t subgraph, xnn_weights_cache_t weights_cache, pthreadpool_t threadpool, uint32_t flags, xnn_runtime_t *runtime_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_runtime_v3(xnn_subgraph_t subgraph, xnn_weights_cache_t weights_cache, pthreadpool_t threadpool, uint32_t flags, xnn_runtime_t *runtime_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_runtime_v3(xnn_subgraph* subgraph, xnn_weights_cache_provider* weights_cache, pthreadpool* threadpool, uint flags, xnn_runtime** runtime_out);
 
-    /// <summary>enum xnn_status xnn_create_runtime_v2(xnn_subgraph_t subgraph, pthreadpool_t threadpool, uint32_t flags, xnn_runtime_t *runtime_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_runtime_v2(xnn_subgraph_t subgraph, pthreadpool_t threadpool, uint32_t flags, xnn_runtime_t *runtime_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_runtime_v2(xnn_subgraph_t subgraph, pthreadpool_t threadpool, uint32_t flags, xnn_runtime_t *runtime_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_runtime_v2(xnn_subgraph* subgraph, pthreadpool* threadpool, uint flags, xnn_runtime** runtime_out);
 
-    /// <summary>enum xnn_status xnn_create_runtime(xnn_subgraph_t subgraph, xnn_runtime_t *runtime_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_runtime(xnn_subgraph_t subgraph, xnn_runtime_t *runtime_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_runtime(xnn_subgraph_t subgraph, xnn_runtime_t *runtime_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_runtime(xnn_subgraph* subgraph, xnn_runtime** runtime_out);
 
@@ -550,13 +544,11 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_delete_runtime(xnn_runtime* runtime);
 
-    /// <summary>enum xnn_status xnn_run_operator(xnn_operator_t op, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_operator(xnn_operator_t op, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_operator(xnn_operator_t op, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_operator(xnn_operator* op, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_delete_operator(xnn_operator_t op);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_delete_operator(xnn_operator_t op);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_delete_operator(xnn_operator_t op);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_delete_operator(xnn_operator* op);
 
@@ -565,324 +557,260 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_binary_elementwise_nd(xnn_binary_operator type, xnn_datatype datatype, xnn_quantization_params* input1_quantization, xnn_quantization_params* input2_quantization, xnn_quantization_params* output_quantization, uint flags, xnn_operator** binary_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_binary_elementwise_nd(xnn_operator_t binary_op, size_t num_input1_dims, const size_t *input1_shape, size_t num_input2_dims, const size_t *input2_shape, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_binary_elementwise_nd(xnn_operator_t binary_op, size_t num_input1_dims, const size_t *input1_shape, size_t num_input2_dims, const size_t *input2_shape, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_binary_elementwise_nd(xnn_operator_t binary_op, size_t num_input1_dims, const size_t *input1_shape, size_t num_input2_dims, const size_t *input2_shape, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_binary_elementwise_nd(xnn_operator* binary_op, nuint num_input1_dims, nuint* input1_shape, nuint num_input2_dims, nuint* input2_shape, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_binary_elementwise_nd(xnn_operator_t binary_op, const void *input1, const void *input2, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_binary_elementwise_nd(xnn_operator_t binary_op, const void *input1, const void *input2, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_binary_elementwise_nd(xnn_operator_t binary_op, const void *input1, const void *input2, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_binary_elementwise_nd(xnn_operator* binary_op, void* input1, void* input2, void* output);
 
-    /// <summary>enum xnn_status xnn_run_binary_elementwise_nd(enum xnn_binary_operator type, enum xnn_datatype datatype, const struct xnn_quantization_params *input1_quantization, const struct xnn_quantization_params *input2_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, size_t num_input1_dims, const size_t *input1_shape, size_t num_input2_dims, const size_t *input2_shape, const void *input1, const void *input2, void *output, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_binary_elementwise_nd(enum xnn_binary_operator type, enum xnn_datatype datatype, const struct xnn_quantization_params *input1_quantization, const struct xnn_quantization_params *input2_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, size_t num_input1_dims, const size_t *input1_shape, size_t num_input2_dims, const size_t *input2_shape, const void *input1, const void *input2, void *output, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_binary_elementwise_nd(enum xnn_binary_operator type, enum xnn_datatype datatype, const struct xnn_quantization_params *input1_quantization, const struct xnn_quantization_params *input2_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, size_t num_input1_dims, const size_t *input1_shape, size_t num_input2_dims, const size_t *input2_shape, const void *input1, const void *input2, void *output, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_binary_elementwise_nd(xnn_binary_operator type, xnn_datatype datatype, xnn_quantization_params* input1_quantization, xnn_quantization_params* input2_quantization, xnn_quantization_params* output_quantization, uint flags, nuint num_input1_dims, nuint* input1_shape, nuint num_input2_dims, nuint* input2_shape, void* input1, void* input2, void* output, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_unary_elementwise_nc(enum xnn_unary_operator op_type, enum xnn_datatype input_datatype, enum xnn_datatype output_datatype, const union xnn_unary_params *params, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, xnn_operator_t *op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_unary_elementwise_nc(enum xnn_unary_operator op_type, enum xnn_datatype input_datatype, enum xnn_datatype output_datatype, const union xnn_unary_params *params, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, xnn_operator_t *op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_unary_elementwise_nc(enum xnn_unary_operator op_type, enum xnn_datatype input_datatype, enum xnn_datatype output_datatype, const union xnn_unary_params *params, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, xnn_operator_t *op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_unary_elementwise_nc(xnn_unary_operator op_type, xnn_datatype input_datatype, xnn_datatype output_datatype, xnn_unary_params* @params, xnn_quantization_params* input_quantization, xnn_quantization_params* output_quantization, uint flags, xnn_operator** op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_unary_elementwise_nc(xnn_operator_t op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_unary_elementwise_nc(xnn_operator_t op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_unary_elementwise_nc(xnn_operator_t op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_unary_elementwise_nc(xnn_operator* op, nuint batch_size, nuint channels, nuint input_stride, nuint output_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_unary_elementwise_nc(xnn_operator_t op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_unary_elementwise_nc(xnn_operator_t op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_unary_elementwise_nc(xnn_operator_t op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_unary_elementwise_nc(xnn_operator* op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_unary_elementwise_nc(enum xnn_unary_operator op_type, enum xnn_datatype input_datatype, enum xnn_datatype output_datatype, const union xnn_unary_params *params, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_unary_elementwise_nc(enum xnn_unary_operator op_type, enum xnn_datatype input_datatype, enum xnn_datatype output_datatype, const union xnn_unary_params *params, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_unary_elementwise_nc(enum xnn_unary_operator op_type, enum xnn_datatype input_datatype, enum xnn_datatype output_datatype, const union xnn_unary_params *params, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_unary_elementwise_nc(xnn_unary_operator op_type, xnn_datatype input_datatype, xnn_datatype output_datatype, xnn_unary_params* @params, xnn_quantization_params* input_quantization, xnn_quantization_params* output_quantization, uint flags, nuint batch_size, nuint channels, nuint input_stride, nuint output_stride, pthreadpool* threadpool, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_argmax_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t flags, xnn_operator_t *argmax_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_argmax_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t flags, xnn_operator_t *argmax_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_argmax_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t flags, xnn_operator_t *argmax_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_argmax_pooling2d_nhwc_f32(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint flags, xnn_operator** argmax_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_argmax_pooling2d_nhwc_f32(xnn_operator_t argmax_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_argmax_pooling2d_nhwc_f32(xnn_operator_t argmax_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_argmax_pooling2d_nhwc_f32(xnn_operator_t argmax_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_argmax_pooling2d_nhwc_f32(xnn_operator* argmax_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_argmax_pooling2d_nhwc_f32(xnn_operator_t argmax_pooling_op, void *workspace, const float *input, float *output, uint32_t *index);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_argmax_pooling2d_nhwc_f32(xnn_operator_t argmax_pooling_op, void *workspace, const float *input, float *output, uint32_t *index);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_argmax_pooling2d_nhwc_f32(xnn_operator_t argmax_pooling_op, void *workspace, const float *input, float *output, uint32_t *index);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_argmax_pooling2d_nhwc_f32(xnn_operator* argmax_pooling_op, void* workspace, float* input, float* output, uint* index);
 
-    /// <summary>enum xnn_status xnn_create_average_pooling2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_average_pooling2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_average_pooling2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_average_pooling2d_nhwc_f16(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint stride_height, uint stride_width, float output_min, float output_max, uint flags, xnn_operator** average_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_average_pooling2d_nhwc_f16(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_average_pooling2d_nhwc_f16(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_average_pooling2d_nhwc_f16(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_average_pooling2d_nhwc_f16(xnn_operator* average_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_average_pooling2d_nhwc_f16(xnn_operator_t average_pooling_op, void *workspace, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_average_pooling2d_nhwc_f16(xnn_operator_t average_pooling_op, void *workspace, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_average_pooling2d_nhwc_f16(xnn_operator_t average_pooling_op, void *workspace, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_average_pooling2d_nhwc_f16(xnn_operator* average_pooling_op, void* workspace, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_average_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_average_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_average_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_average_pooling2d_nhwc_f32(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint stride_height, uint stride_width, float output_min, float output_max, uint flags, xnn_operator** average_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_average_pooling2d_nhwc_f32(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_average_pooling2d_nhwc_f32(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_average_pooling2d_nhwc_f32(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_average_pooling2d_nhwc_f32(xnn_operator* average_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_average_pooling2d_nhwc_f32(xnn_operator_t average_pooling_op, void *workspace, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_average_pooling2d_nhwc_f32(xnn_operator_t average_pooling_op, void *workspace, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_average_pooling2d_nhwc_f32(xnn_operator_t average_pooling_op, void *workspace, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_average_pooling2d_nhwc_f32(xnn_operator* average_pooling_op, void* workspace, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_average_pooling2d_nhwc_qu8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint8_t input_zero_point, float input_scale, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_average_pooling2d_nhwc_qu8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint8_t input_zero_point, float input_scale, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_average_pooling2d_nhwc_qu8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint8_t input_zero_point, float input_scale, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_operator_t *average_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_average_pooling2d_nhwc_qu8(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint stride_height, uint stride_width, byte input_zero_point, float input_scale, byte output_zero_point, float output_scale, byte output_min, byte output_max, uint flags, xnn_operator** average_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_average_pooling2d_nhwc_qu8(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_average_pooling2d_nhwc_qu8(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_average_pooling2d_nhwc_qu8(xnn_operator_t average_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_average_pooling2d_nhwc_qu8(xnn_operator* average_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_average_pooling2d_nhwc_qu8(xnn_operator_t average_pooling_op, void *workspace, const uint8_t *input, uint8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_average_pooling2d_nhwc_qu8(xnn_operator_t average_pooling_op, void *workspace, const uint8_t *input, uint8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_average_pooling2d_nhwc_qu8(xnn_operator_t average_pooling_op, void *workspace, const uint8_t *input, uint8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_average_pooling2d_nhwc_qu8(xnn_operator* average_pooling_op, void* workspace, byte* input, byte* output);
 
-    /// <summary>enum xnn_status xnn_create_batch_matrix_multiply_nc_f16(uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_f16(uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_f16(uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_batch_matrix_multiply_nc_f16(uint flags, xnn_operator** batch_matrix_multiply_op);
 
-    /// <summary>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_f16(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_f16(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_f16(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_batch_matrix_multiply_nc_f16(xnn_operator* batch_matrix_multiply_op, nuint num_batch_dims, nuint* batch_dims_a, nuint* batch_dims_b, nuint m, nuint k, nuint n, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_batch_matrix_multiply_nc_f16(xnn_operator_t batch_matrix_multiply_op, void *workspace, const void *input_a, const void *input_b, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_batch_matrix_multiply_nc_f16(xnn_operator_t batch_matrix_multiply_op, void *workspace, const void *input_a, const void *input_b, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_batch_matrix_multiply_nc_f16(xnn_operator_t batch_matrix_multiply_op, void *workspace, const void *input_a, const void *input_b, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_batch_matrix_multiply_nc_f16(xnn_operator* batch_matrix_multiply_op, void* workspace, void* input_a, void* input_b, void* output);
 
-    /// <summary>enum xnn_status xnn_create_batch_matrix_multiply_nc_f32(uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_f32(uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_f32(uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_batch_matrix_multiply_nc_f32(uint flags, xnn_operator** batch_matrix_multiply_op);
 
-    /// <summary>enum xnn_status xnn_create_batch_matrix_multiply_nc_f32_const_weights(size_t batch_size_b, size_t k, size_t n, const float *data_b, uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_f32_const_weights(size_t batch_size_b, size_t k, size_t n, const float *data_b, uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_f32_const_weights(size_t batch_size_b, size_t k, size_t n, const float *data_b, uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_batch_matrix_multiply_nc_f32_const_weights(nuint batch_size_b, nuint k, nuint n, float* data_b, uint flags, xnn_operator** batch_matrix_multiply_op);
 
-    /// <summary>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_f32(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_f32(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_f32(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_batch_matrix_multiply_nc_f32(xnn_operator* batch_matrix_multiply_op, nuint num_batch_dims, nuint* batch_dims_a, nuint* batch_dims_b, nuint m, nuint k, nuint n, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_batch_matrix_multiply_nc_f32(xnn_operator_t batch_matrix_multiply_op, void *workspace, const float *input_a, const float *input_b, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_batch_matrix_multiply_nc_f32(xnn_operator_t batch_matrix_multiply_op, void *workspace, const float *input_a, const float *input_b, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_batch_matrix_multiply_nc_f32(xnn_operator_t batch_matrix_multiply_op, void *workspace, const float *input_a, const float *input_b, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_batch_matrix_multiply_nc_f32(xnn_operator* batch_matrix_multiply_op, void* workspace, float* input_a, float* input_b, float* output);
 
-    /// <summary>enum xnn_status xnn_create_batch_matrix_multiply_nc_qd8_f32_qc8w(size_t batch_size_b, size_t k, size_t n, const int8_t *data_b, const float *scale_b, uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_qd8_f32_qc8w(size_t batch_size_b, size_t k, size_t n, const int8_t *data_b, const float *scale_b, uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_batch_matrix_multiply_nc_qd8_f32_qc8w(size_t batch_size_b, size_t k, size_t n, const int8_t *data_b, const float *scale_b, uint32_t flags, xnn_operator_t *batch_matrix_multiply_op);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_batch_matrix_multiply_nc_qd8_f32_qc8w(nuint batch_size_b, nuint k, nuint n, sbyte* data_b, float* scale_b, uint flags, xnn_operator** batch_matrix_multiply_op);
 
-    /// <summary>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator_t batch_matrix_multiply_op, size_t num_batch_dims, const size_t *batch_dims_a, const size_t *batch_dims_b, size_t m, size_t k, size_t n, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator* batch_matrix_multiply_op, nuint num_batch_dims, nuint* batch_dims_a, nuint* batch_dims_b, nuint m, nuint k, nuint n, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator_t batch_matrix_multiply_op, const int8_t *input_a, const struct xnn_quantization_params *quantization_params, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator_t batch_matrix_multiply_op, const int8_t *input_a, const struct xnn_quantization_params *quantization_params, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator_t batch_matrix_multiply_op, const int8_t *input_a, const struct xnn_quantization_params *quantization_params, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_batch_matrix_multiply_nc_qd8_f32_qc8w(xnn_operator* batch_matrix_multiply_op, sbyte* input_a, xnn_quantization_params* quantization_params, float* output);
 
-    /// <summary>enum xnn_status xnn_create_channel_shuffle_nc_x8(size_t groups, size_t group_channels, size_t input_stride, size_t output_stride, uint32_t flags, xnn_operator_t *channel_shuffle_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_channel_shuffle_nc_x8(size_t groups, size_t group_channels, size_t input_stride, size_t output_stride, uint32_t flags, xnn_operator_t *channel_shuffle_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_channel_shuffle_nc_x8(size_t groups, size_t group_channels, size_t input_stride, size_t output_stride, uint32_t flags, xnn_operator_t *channel_shuffle_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_channel_shuffle_nc_x8(nuint groups, nuint group_channels, nuint input_stride, nuint output_stride, uint flags, xnn_operator** channel_shuffle_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_channel_shuffle_nc_x8(xnn_operator_t channel_shuffle_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_channel_shuffle_nc_x8(xnn_operator_t channel_shuffle_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_channel_shuffle_nc_x8(xnn_operator_t channel_shuffle_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_channel_shuffle_nc_x8(xnn_operator* channel_shuffle_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_channel_shuffle_nc_x8(xnn_operator_t channel_shuffle_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_channel_shuffle_nc_x8(xnn_operator_t channel_shuffle_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_channel_shuffle_nc_x8(xnn_operator_t channel_shuffle_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_channel_shuffle_nc_x8(xnn_operator* channel_shuffle_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_channel_shuffle_nc_x32(size_t groups, size_t group_channels, size_t input_stride, size_t output_stride, uint32_t flags, xnn_operator_t *channel_shuffle_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_channel_shuffle_nc_x32(size_t groups, size_t group_channels, size_t input_stride, size_t output_stride, uint32_t flags, xnn_operator_t *channel_shuffle_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_channel_shuffle_nc_x32(size_t groups, size_t group_channels, size_t input_stride, size_t output_stride, uint32_t flags, xnn_operator_t *channel_shuffle_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_channel_shuffle_nc_x32(nuint groups, nuint group_channels, nuint input_stride, nuint output_stride, uint flags, xnn_operator** channel_shuffle_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_channel_shuffle_nc_x32(xnn_operator_t channel_shuffle_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_channel_shuffle_nc_x32(xnn_operator_t channel_shuffle_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_channel_shuffle_nc_x32(xnn_operator_t channel_shuffle_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_channel_shuffle_nc_x32(xnn_operator* channel_shuffle_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_channel_shuffle_nc_x32(xnn_operator_t channel_shuffle_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_channel_shuffle_nc_x32(xnn_operator_t channel_shuffle_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_channel_shuffle_nc_x32(xnn_operator_t channel_shuffle_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_channel_shuffle_nc_x32(xnn_operator* channel_shuffle_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_constant_pad_nd_x8(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_constant_pad_nd_x8(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_constant_pad_nd_x8(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_constant_pad_nd_x8(void* padding_value, uint flags, xnn_operator** constant_pad_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_constant_pad_nd_x8(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_constant_pad_nd_x8(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_constant_pad_nd_x8(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_constant_pad_nd_x8(xnn_operator* constant_pad_op, nuint num_dims, nuint* input_shape, nuint* pre_padding, nuint* post_padding, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_constant_pad_nd_x8(xnn_operator_t constant_pad_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_constant_pad_nd_x8(xnn_operator_t constant_pad_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_constant_pad_nd_x8(xnn_operator_t constant_pad_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_constant_pad_nd_x8(xnn_operator* constant_pad_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_constant_pad_nd_x8(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_constant_pad_nd_x8(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_constant_pad_nd_x8(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_constant_pad_nd_x8(uint flags, nuint num_dims, nuint* input_shape, nuint* pre_paddings, nuint* post_paddings, void* input, void* output, void* padding_value, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_constant_pad_nd_x16(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_constant_pad_nd_x16(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_constant_pad_nd_x16(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_constant_pad_nd_x16(void* padding_value, uint flags, xnn_operator** constant_pad_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_constant_pad_nd_x16(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_constant_pad_nd_x16(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_constant_pad_nd_x16(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_constant_pad_nd_x16(xnn_operator* constant_pad_op, nuint num_dims, nuint* input_shape, nuint* pre_padding, nuint* post_padding, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_constant_pad_nd_x16(xnn_operator_t constant_pad_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_constant_pad_nd_x16(xnn_operator_t constant_pad_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_constant_pad_nd_x16(xnn_operator_t constant_pad_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_constant_pad_nd_x16(xnn_operator* constant_pad_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_constant_pad_nd_x16(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_constant_pad_nd_x16(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_constant_pad_nd_x16(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_constant_pad_nd_x16(uint flags, nuint num_dims, nuint* input_shape, nuint* pre_paddings, nuint* post_paddings, void* input, void* output, void* padding_value, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_constant_pad_nd_x32(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_constant_pad_nd_x32(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_constant_pad_nd_x32(const void *padding_value, uint32_t flags, xnn_operator_t *constant_pad_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_constant_pad_nd_x32(void* padding_value, uint flags, xnn_operator** constant_pad_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_constant_pad_nd_x32(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_constant_pad_nd_x32(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_constant_pad_nd_x32(xnn_operator_t constant_pad_op, size_t num_dims, const size_t *input_shape, const size_t *pre_padding, const size_t *post_padding, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_constant_pad_nd_x32(xnn_operator* constant_pad_op, nuint num_dims, nuint* input_shape, nuint* pre_padding, nuint* post_padding, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_constant_pad_nd_x32(xnn_operator_t constant_pad_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_constant_pad_nd_x32(xnn_operator_t constant_pad_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_constant_pad_nd_x32(xnn_operator_t constant_pad_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_constant_pad_nd_x32(xnn_operator* constant_pad_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_constant_pad_nd_x32(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_constant_pad_nd_x32(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_constant_pad_nd_x32(uint32_t flags, size_t num_dims, const size_t *input_shape, const size_t *pre_paddings, const size_t *post_paddings, const void *input, void *output, const void *padding_value, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_constant_pad_nd_x32(uint flags, nuint num_dims, nuint* input_shape, nuint* pre_paddings, nuint* post_paddings, void* input, void* output, void* padding_value, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_convert_nc_f16_qd8(uint32_t flags, xnn_operator_t *convert_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convert_nc_f16_qd8(uint32_t flags, xnn_operator_t *convert_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convert_nc_f16_qd8(uint32_t flags, xnn_operator_t *convert_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convert_nc_f16_qd8(uint flags, xnn_operator** convert_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convert_nc_f16_qd8(xnn_operator_t convert_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convert_nc_f16_qd8(xnn_operator_t convert_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convert_nc_f16_qd8(xnn_operator_t convert_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convert_nc_f16_qd8(xnn_operator* convert_op, nuint batch_size, nuint channels, nuint input_stride, nuint output_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convert_nc_f16_qd8(xnn_operator_t convert_op, const void *input, int8_t *output, struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convert_nc_f16_qd8(xnn_operator_t convert_op, const void *input, int8_t *output, struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convert_nc_f16_qd8(xnn_operator_t convert_op, const void *input, int8_t *output, struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convert_nc_f16_qd8(xnn_operator* convert_op, void* input, sbyte* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_create_convert_nc_f32_qd8(uint32_t flags, xnn_operator_t *convert_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convert_nc_f32_qd8(uint32_t flags, xnn_operator_t *convert_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convert_nc_f32_qd8(uint32_t flags, xnn_operator_t *convert_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convert_nc_f32_qd8(uint flags, xnn_operator** convert_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convert_nc_f32_qd8(xnn_operator_t convert_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convert_nc_f32_qd8(xnn_operator_t convert_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convert_nc_f32_qd8(xnn_operator_t convert_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convert_nc_f32_qd8(xnn_operator* convert_op, nuint batch_size, nuint channels, nuint input_stride, nuint output_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convert_nc_f32_qd8(xnn_operator_t convert_op, const float *input, int8_t *output, struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convert_nc_f32_qd8(xnn_operator_t convert_op, const float *input, int8_t *output, struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convert_nc_f32_qd8(xnn_operator_t convert_op, const float *input, int8_t *output, struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convert_nc_f32_qd8(xnn_operator* convert_op, float* input, sbyte* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_run_convert_nc_f32_f16(size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, const float *input, void *output, uint32_t flags, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_convert_nc_f32_f16(size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, const float *input, void *output, uint32_t flags, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_convert_nc_f32_f16(size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, const float *input, void *output, uint32_t flags, pthreadpool_t threadpool);</c></summary>
     [Obsolete("Deprecated in xnnpack.h (XNN_DEPRECATED).")]
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_convert_nc_f32_f16(nuint channels, nuint input_stride, nuint output_stride, nuint batch_size, float* input, void* output, uint flags, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nchw_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nchw_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nchw_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nchw_f16(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, void* kernel, void* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nchw_f16(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nchw_f16(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nchw_f16(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nchw_f16(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nchw_f16(xnn_operator_t convolution_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nchw_f16(xnn_operator_t convolution_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nchw_f16(xnn_operator_t convolution_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nchw_f16(xnn_operator* convolution_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nchw_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nchw_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nchw_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nchw_f32(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, float* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nchw_f32(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nchw_f32(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nchw_f32(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nchw_f32(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nchw_f32(xnn_operator_t convolution_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nchw_f32(xnn_operator_t convolution_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nchw_f32(xnn_operator_t convolution_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nchw_f32(xnn_operator* convolution_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nhwc_f16(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, void* kernel, void* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nhwc_f16(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_f16(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_f16(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nhwc_f16(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nhwc_f16(xnn_operator_t convolution_op, void *workspace, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_f16(xnn_operator_t convolution_op, void *workspace, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_f16(xnn_operator_t convolution_op, void *workspace, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nhwc_f16(xnn_operator* convolution_op, void* workspace, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nhwc_f32(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, float* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
@@ -891,1003 +819,803 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fused_convolution2d_nhwc_f32(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, float* kernel, float* bias, nuint num_post_operations, xnn_post_operation* post_operations, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nhwc_f32(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_f32(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_f32(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nhwc_f32(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nhwc_f32(xnn_operator_t convolution_op, void *workspace, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_f32(xnn_operator_t convolution_op, void *workspace, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_f32(xnn_operator_t convolution_op, void *workspace, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nhwc_f32(xnn_operator* convolution_op, void* workspace, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nhwc_qd8_f16_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qd8_f16_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qd8_f16_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nhwc_qd8_f16_qc8w(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, float* kernel_scale, sbyte* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nhwc_qd8_f32_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qd8_f32_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qd8_f32_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nhwc_qd8_f32_qc8w(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, float* kernel_scale, sbyte* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nhwc_qs8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qs8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qs8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nhwc_qs8(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, sbyte input_zero_point, float input_scale, float kernel_scale, sbyte* kernel, int* bias, sbyte output_zero_point, float output_scale, sbyte output_min, sbyte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nhwc_qs8(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qs8(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qs8(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nhwc_qs8(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nhwc_qd8_f16_qc8w(xnn_operator* convolution_op, void* workspace, sbyte* input, void* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nhwc_qd8_f32_qc8w(xnn_operator* convolution_op, void* workspace, sbyte* input, float* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nhwc_qs8(xnn_operator_t convolution_op, void *workspace, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qs8(xnn_operator_t convolution_op, void *workspace, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qs8(xnn_operator_t convolution_op, void *workspace, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nhwc_qs8(xnn_operator* convolution_op, void* workspace, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nhwc_qs8_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qs8_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qs8_qc8w(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nhwc_qs8_qc8w(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, sbyte input_zero_point, float input_scale, float* kernel_scale, sbyte* kernel, int* bias, sbyte output_zero_point, float output_scale, sbyte output_min, sbyte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nhwc_qs8_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qs8_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qs8_qc8w(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nhwc_qs8_qc8w(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nhwc_qs8_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qs8_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qs8_qc8w(xnn_operator_t convolution_op, void *workspace, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nhwc_qs8_qc8w(xnn_operator* convolution_op, void* workspace, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_convolution2d_nhwc_qu8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qu8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_convolution2d_nhwc_qu8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t subsampling_height, uint32_t subsampling_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_channel_stride, size_t output_channel_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *convolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_convolution2d_nhwc_qu8(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint kernel_height, uint kernel_width, uint subsampling_height, uint subsampling_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_channel_stride, nuint output_channel_stride, byte input_zero_point, float input_scale, byte kernel_zero_point, float kernel_scale, byte* kernel, int* bias, byte output_zero_point, float output_scale, byte output_min, byte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** convolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_convolution2d_nhwc_qu8(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qu8(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_convolution2d_nhwc_qu8(xnn_operator_t convolution_op, size_t batch_size, size_t input_height, size_t input_width, size_t *workspace_size, size_t *workspace_alignment, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_convolution2d_nhwc_qu8(xnn_operator* convolution_op, nuint batch_size, nuint input_height, nuint input_width, nuint* workspace_size, nuint* workspace_alignment, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_convolution2d_nhwc_qu8(xnn_operator_t convolution_op, void *workspace, const uint8_t *input, uint8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qu8(xnn_operator_t convolution_op, void *workspace, const uint8_t *input, uint8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_convolution2d_nhwc_qu8(xnn_operator_t convolution_op, void *workspace, const uint8_t *input, uint8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_convolution2d_nhwc_qu8(xnn_operator* convolution_op, void* workspace, byte* input, byte* output);
 
-    /// <summary>enum xnn_status xnn_create_copy_nc_x8(uint32_t flags, xnn_operator_t *copy_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_copy_nc_x8(uint32_t flags, xnn_operator_t *copy_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_copy_nc_x8(uint32_t flags, xnn_operator_t *copy_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_copy_nc_x8(uint flags, xnn_operator** copy_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_copy_nc_x8(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_copy_nc_x8(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_copy_nc_x8(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_copy_nc_x8(xnn_operator* copy_op, nuint batch_size, nuint channels, nuint input_stride, nuint output_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_copy_nc_x8(xnn_operator_t copy_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_copy_nc_x8(xnn_operator_t copy_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_copy_nc_x8(xnn_operator_t copy_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_copy_nc_x8(xnn_operator* copy_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_copy_nc_x16(uint32_t flags, xnn_operator_t *copy_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_copy_nc_x16(uint32_t flags, xnn_operator_t *copy_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_copy_nc_x16(uint32_t flags, xnn_operator_t *copy_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_copy_nc_x16(uint flags, xnn_operator** copy_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_copy_nc_x16(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_copy_nc_x16(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_copy_nc_x16(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_copy_nc_x16(xnn_operator* copy_op, nuint batch_size, nuint channels, nuint input_stride, nuint output_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_copy_nc_x16(xnn_operator_t copy_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_copy_nc_x16(xnn_operator_t copy_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_copy_nc_x16(xnn_operator_t copy_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_copy_nc_x16(xnn_operator* copy_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_copy_nc_x32(uint32_t flags, xnn_operator_t *copy_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_copy_nc_x32(uint32_t flags, xnn_operator_t *copy_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_copy_nc_x32(uint32_t flags, xnn_operator_t *copy_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_copy_nc_x32(uint flags, xnn_operator** copy_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_copy_nc_x32(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_copy_nc_x32(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_copy_nc_x32(xnn_operator_t copy_op, size_t batch_size, size_t channels, size_t input_stride, size_t output_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_copy_nc_x32(xnn_operator* copy_op, nuint batch_size, nuint channels, nuint input_stride, nuint output_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_copy_nc_x32(xnn_operator_t copy_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_copy_nc_x32(xnn_operator_t copy_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_copy_nc_x32(xnn_operator_t copy_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_copy_nc_x32(xnn_operator* copy_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_copy_nc_x32(size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, const uint32_t *input, uint32_t *output, uint32_t flags, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_copy_nc_x32(size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, const uint32_t *input, uint32_t *output, uint32_t flags, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_copy_nc_x32(size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, const uint32_t *input, uint32_t *output, uint32_t flags, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_copy_nc_x32(nuint channels, nuint input_stride, nuint output_stride, nuint batch_size, uint* input, uint* output, uint flags, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_deconvolution2d_nhwc_f16(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_f16(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_f16(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_deconvolution2d_nhwc_f16(uint output_padding_top, uint output_padding_right, uint output_padding_bottom, uint output_padding_left, uint kernel_height, uint kernel_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_pixel_stride, nuint output_pixel_stride, void* kernel, void* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** deconvolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_deconvolution2d_nhwc_f16(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_f16(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_f16(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_deconvolution2d_nhwc_f16(xnn_operator* deconvolution_op, nuint batch_size, nuint input_height, nuint input_width, uint adjustment_height, uint adjustment_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_deconvolution2d_nhwc_f16(xnn_operator_t deconvolution_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_f16(xnn_operator_t deconvolution_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_f16(xnn_operator_t deconvolution_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_deconvolution2d_nhwc_f16(xnn_operator* deconvolution_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_deconvolution2d_nhwc_f32(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_f32(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_f32(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_deconvolution2d_nhwc_f32(uint output_padding_top, uint output_padding_right, uint output_padding_bottom, uint output_padding_left, uint kernel_height, uint kernel_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_pixel_stride, nuint output_pixel_stride, float* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** deconvolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_deconvolution2d_nhwc_f32(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_f32(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_f32(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_deconvolution2d_nhwc_f32(xnn_operator* deconvolution_op, nuint batch_size, nuint input_height, nuint input_width, uint adjustment_height, uint adjustment_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_deconvolution2d_nhwc_f32(xnn_operator_t deconvolution_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_f32(xnn_operator_t deconvolution_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_f32(xnn_operator_t deconvolution_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_deconvolution2d_nhwc_f32(xnn_operator* deconvolution_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_deconvolution2d_nhwc_qd8_f32_qc8w(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qd8_f32_qc8w(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qd8_f32_qc8w(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_deconvolution2d_nhwc_qd8_f32_qc8w(uint output_padding_top, uint output_padding_right, uint output_padding_bottom, uint output_padding_left, uint kernel_height, uint kernel_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_pixel_stride, nuint output_pixel_stride, float* kernel_scale, sbyte* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** deconvolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator* deconvolution_op, nuint batch_size, nuint input_height, nuint input_width, uint adjustment_height, uint adjustment_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t deconvolution_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t deconvolution_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator_t deconvolution_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_deconvolution2d_nhwc_qd8_f32_qc8w(xnn_operator* deconvolution_op, sbyte* input, float* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_create_deconvolution2d_nhwc_qs8(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qs8(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qs8(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_deconvolution2d_nhwc_qs8(uint output_padding_top, uint output_padding_right, uint output_padding_bottom, uint output_padding_left, uint kernel_height, uint kernel_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_pixel_stride, nuint output_pixel_stride, sbyte input_zero_point, float input_scale, float kernel_scale, sbyte* kernel, int* bias, sbyte output_zero_point, float output_scale, sbyte output_min, sbyte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** deconvolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qs8(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qs8(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qs8(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_deconvolution2d_nhwc_qs8(xnn_operator* deconvolution_op, nuint batch_size, nuint input_height, nuint input_width, uint adjustment_height, uint adjustment_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_deconvolution2d_nhwc_qs8(xnn_operator_t deconvolution_op, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qs8(xnn_operator_t deconvolution_op, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qs8(xnn_operator_t deconvolution_op, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_deconvolution2d_nhwc_qs8(xnn_operator* deconvolution_op, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_deconvolution2d_nhwc_qs8_qc8w(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qs8_qc8w(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qs8_qc8w(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_deconvolution2d_nhwc_qs8_qc8w(uint output_padding_top, uint output_padding_right, uint output_padding_bottom, uint output_padding_left, uint kernel_height, uint kernel_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_pixel_stride, nuint output_pixel_stride, sbyte input_zero_point, float input_scale, float* kernel_scale, sbyte* kernel, int* bias, sbyte output_zero_point, float output_scale, sbyte output_min, sbyte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** deconvolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qs8_qc8w(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qs8_qc8w(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qs8_qc8w(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_deconvolution2d_nhwc_qs8_qc8w(xnn_operator* deconvolution_op, nuint batch_size, nuint input_height, nuint input_width, uint adjustment_height, uint adjustment_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_deconvolution2d_nhwc_qs8_qc8w(xnn_operator_t deconvolution_op, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qs8_qc8w(xnn_operator_t deconvolution_op, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qs8_qc8w(xnn_operator_t deconvolution_op, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_deconvolution2d_nhwc_qs8_qc8w(xnn_operator* deconvolution_op, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_deconvolution2d_nhwc_qu8(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qu8(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_deconvolution2d_nhwc_qu8(uint32_t output_padding_top, uint32_t output_padding_right, uint32_t output_padding_bottom, uint32_t output_padding_left, uint32_t kernel_height, uint32_t kernel_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint32_t groups, size_t group_input_channels, size_t group_output_channels, size_t input_pixel_stride, size_t output_pixel_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *deconvolution_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_deconvolution2d_nhwc_qu8(uint output_padding_top, uint output_padding_right, uint output_padding_bottom, uint output_padding_left, uint kernel_height, uint kernel_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, uint groups, nuint group_input_channels, nuint group_output_channels, nuint input_pixel_stride, nuint output_pixel_stride, byte input_zero_point, float input_scale, byte kernel_zero_point, float kernel_scale, byte* kernel, int* bias, byte output_zero_point, float output_scale, byte output_min, byte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** deconvolution_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qu8(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qu8(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_deconvolution2d_nhwc_qu8(xnn_operator_t deconvolution_op, size_t batch_size, size_t input_height, size_t input_width, uint32_t adjustment_height, uint32_t adjustment_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_deconvolution2d_nhwc_qu8(xnn_operator* deconvolution_op, nuint batch_size, nuint input_height, nuint input_width, uint adjustment_height, uint adjustment_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_deconvolution2d_nhwc_qu8(xnn_operator_t deconvolution_op, const uint8_t *input, uint8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qu8(xnn_operator_t deconvolution_op, const uint8_t *input, uint8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_deconvolution2d_nhwc_qu8(xnn_operator_t deconvolution_op, const uint8_t *input, uint8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_deconvolution2d_nhwc_qu8(xnn_operator* deconvolution_op, byte* input, byte* output);
 
-    /// <summary>enum xnn_status xnn_create_depth_to_space_nchw2nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nchw2nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nchw2nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_depth_to_space_nchw2nhwc_x16(uint block_size, uint flags, xnn_operator** depth_to_space_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x16(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x16(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x16(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x16(xnn_operator* depth_to_space_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_depth_to_space_nchw2nhwc_x16(xnn_operator_t depth_to_space_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nchw2nhwc_x16(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nchw2nhwc_x16(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_depth_to_space_nchw2nhwc_x16(xnn_operator* depth_to_space_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_depth_to_space_nchw2nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nchw2nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nchw2nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_depth_to_space_nchw2nhwc_x32(uint block_size, uint flags, xnn_operator** depth_to_space_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x32(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x32(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x32(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_depth_to_space_nchw2nhwc_x32(xnn_operator* depth_to_space_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_depth_to_space_nchw2nhwc_x32(xnn_operator_t depth_to_space_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nchw2nhwc_x32(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nchw2nhwc_x32(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_depth_to_space_nchw2nhwc_x32(xnn_operator* depth_to_space_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_depth_to_space_nhwc_x8(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nhwc_x8(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nhwc_x8(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_depth_to_space_nhwc_x8(uint block_size, uint flags, xnn_operator** depth_to_space_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_depth_to_space_nhwc_x8(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nhwc_x8(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nhwc_x8(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_depth_to_space_nhwc_x8(xnn_operator* depth_to_space_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_depth_to_space_nhwc_x8(xnn_operator_t depth_to_space_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nhwc_x8(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nhwc_x8(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_depth_to_space_nhwc_x8(xnn_operator* depth_to_space_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_depth_to_space_nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_depth_to_space_nhwc_x16(uint block_size, uint flags, xnn_operator** depth_to_space_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_depth_to_space_nhwc_x16(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nhwc_x16(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nhwc_x16(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_depth_to_space_nhwc_x16(xnn_operator* depth_to_space_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_depth_to_space_nhwc_x16(xnn_operator_t depth_to_space_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nhwc_x16(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nhwc_x16(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_depth_to_space_nhwc_x16(xnn_operator* depth_to_space_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_depth_to_space_nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_depth_to_space_nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *depth_to_space_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_depth_to_space_nhwc_x32(uint block_size, uint flags, xnn_operator** depth_to_space_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_depth_to_space_nhwc_x32(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nhwc_x32(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_depth_to_space_nhwc_x32(xnn_operator_t depth_to_space_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_depth_to_space_nhwc_x32(xnn_operator* depth_to_space_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_depth_to_space_nhwc_x32(xnn_operator_t depth_to_space_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nhwc_x32(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_depth_to_space_nhwc_x32(xnn_operator_t depth_to_space_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_depth_to_space_nhwc_x32(xnn_operator* depth_to_space_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_dynamic_fully_connected_nc_f16(float output_min, float output_max, uint32_t flags, xnn_operator_t *dynamic_fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_dynamic_fully_connected_nc_f16(float output_min, float output_max, uint32_t flags, xnn_operator_t *dynamic_fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_dynamic_fully_connected_nc_f16(float output_min, float output_max, uint32_t flags, xnn_operator_t *dynamic_fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_dynamic_fully_connected_nc_f16(float output_min, float output_max, uint flags, xnn_operator** dynamic_fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_dynamic_fully_connected_nc_f16(xnn_operator_t dynamic_fully_connected_op, size_t batch_size, size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_dynamic_fully_connected_nc_f16(xnn_operator_t dynamic_fully_connected_op, size_t batch_size, size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_dynamic_fully_connected_nc_f16(xnn_operator_t dynamic_fully_connected_op, size_t batch_size, size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_dynamic_fully_connected_nc_f16(xnn_operator* dynamic_fully_connected_op, nuint batch_size, nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_dynamic_fully_connected_nc_f16(xnn_operator_t dynamic_fully_connected_op, void *workspace, const void *input, const void *kernel, const void *bias, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_dynamic_fully_connected_nc_f16(xnn_operator_t dynamic_fully_connected_op, void *workspace, const void *input, const void *kernel, const void *bias, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_dynamic_fully_connected_nc_f16(xnn_operator_t dynamic_fully_connected_op, void *workspace, const void *input, const void *kernel, const void *bias, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_dynamic_fully_connected_nc_f16(xnn_operator* dynamic_fully_connected_op, void* workspace, void* input, void* kernel, void* bias, void* output);
 
-    /// <summary>enum xnn_status xnn_create_dynamic_fully_connected_nc_f32(float output_min, float output_max, uint32_t flags, xnn_operator_t *dynamic_fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_dynamic_fully_connected_nc_f32(float output_min, float output_max, uint32_t flags, xnn_operator_t *dynamic_fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_dynamic_fully_connected_nc_f32(float output_min, float output_max, uint32_t flags, xnn_operator_t *dynamic_fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_dynamic_fully_connected_nc_f32(float output_min, float output_max, uint flags, xnn_operator** dynamic_fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_dynamic_fully_connected_nc_f32(xnn_operator_t dynamic_fully_connected_op, size_t batch_size, size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_dynamic_fully_connected_nc_f32(xnn_operator_t dynamic_fully_connected_op, size_t batch_size, size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_dynamic_fully_connected_nc_f32(xnn_operator_t dynamic_fully_connected_op, size_t batch_size, size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_dynamic_fully_connected_nc_f32(xnn_operator* dynamic_fully_connected_op, nuint batch_size, nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_dynamic_fully_connected_nc_f32(xnn_operator_t dynamic_fully_connected_op, void *workspace, const float *input, const float *kernel, const float *bias, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_dynamic_fully_connected_nc_f32(xnn_operator_t dynamic_fully_connected_op, void *workspace, const float *input, const float *kernel, const float *bias, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_dynamic_fully_connected_nc_f32(xnn_operator_t dynamic_fully_connected_op, void *workspace, const float *input, const float *kernel, const float *bias, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_dynamic_fully_connected_nc_f32(xnn_operator* dynamic_fully_connected_op, void* workspace, float* input, float* kernel, float* bias, float* output);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_f16(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f16(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f16(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_f16(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, void* kernel, void* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_f16(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f16(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f16(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_f16(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_f16(xnn_operator_t fully_connected_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f16(xnn_operator_t fully_connected_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f16(xnn_operator_t fully_connected_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_f16(xnn_operator* fully_connected_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_f32_f16(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32_f16(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32_f16(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const void *kernel, const void *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_f32_f16(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, void* kernel, void* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_f32(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_f32(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, float* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_f32_f16(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32_f16(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32_f16(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_f32_f16(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_f32(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_f32(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_f32_f16(xnn_operator_t fully_connected_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32_f16(xnn_operator_t fully_connected_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32_f16(xnn_operator_t fully_connected_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_f32_f16(xnn_operator* fully_connected_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_f32(xnn_operator_t fully_connected_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32(xnn_operator_t fully_connected_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32(xnn_operator_t fully_connected_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_f32(xnn_operator* fully_connected_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_f32_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const uint8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const uint8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const uint8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_f32_qc4w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, byte kernel_zero_point, float* kernel_scale, byte* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_f32_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_f32_qc4w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_f32_qc4w(xnn_operator_t fully_connected_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32_qc4w(xnn_operator_t fully_connected_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32_qc4w(xnn_operator_t fully_connected_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_f32_qc4w(xnn_operator* fully_connected_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_f32_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_f32_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_f32_qc8w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, float* kernel_scale, sbyte* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_f32_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_f32_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_f32_qc8w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_f32_qc8w(xnn_operator_t fully_connected_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32_qc8w(xnn_operator_t fully_connected_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_f32_qc8w(xnn_operator_t fully_connected_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_f32_qc8w(xnn_operator* fully_connected_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qd8_f16_qc4w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, byte kernel_zero_point, float* kernel_scale, void* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc4w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc4w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc4w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc4w(xnn_operator* fully_connected_op, sbyte* input, void* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc4w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qb4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t block_size, uint8_t kernel_zero_point, const uint16_t *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qb4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t block_size, uint8_t kernel_zero_point, const uint16_t *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qb4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t block_size, uint8_t kernel_zero_point, const uint16_t *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qd8_f16_qb4w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, nuint block_size, byte kernel_zero_point, ushort* kernel_scale, void* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qb4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qb4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qb4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qb4w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qb4w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qb4w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qb4w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qd8_f16_qb4w(xnn_operator* fully_connected_op, sbyte* input, void* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qc4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t kernel_zero_point, const float *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qd8_f32_qc4w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, byte kernel_zero_point, float* kernel_scale, void* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc4w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc4w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc4w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc4w(xnn_operator* fully_connected_op, sbyte* input, float* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc4w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qb4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t block_size, uint8_t kernel_zero_point, const uint16_t *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qb4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t block_size, uint8_t kernel_zero_point, const uint16_t *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qb4w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, size_t block_size, uint8_t kernel_zero_point, const uint16_t *kernel_scale, const void *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qd8_f32_qb4w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, nuint block_size, byte kernel_zero_point, ushort* kernel_scale, void* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qb4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qb4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qb4w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qb4w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qb4w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qb4w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qb4w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qd8_f32_qb4w(xnn_operator* fully_connected_op, sbyte* input, float* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f16_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qd8_f16_qc8w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, float* kernel_scale, sbyte* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, void *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qd8_f16_qc8w(xnn_operator* fully_connected_op, sbyte* input, void* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qd8_f16_qc8w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qd8_f32_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, const float *kernel_scale, const int8_t *kernel, const float *bias, float output_min, float output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qd8_f32_qc8w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, float* kernel_scale, sbyte* kernel, float* bias, float output_min, float output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, float *output, const struct xnn_quantization_params *quantization_params);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qd8_f32_qc8w(xnn_operator* fully_connected_op, sbyte* input, float* output, xnn_quantization_params* quantization_params);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qd8_f32_qc8w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qs8(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qs8(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qs8(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, int8_t input_zero_point, float input_scale, float kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qs8(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, sbyte input_zero_point, float input_scale, float kernel_scale, sbyte* kernel, int* bias, sbyte output_zero_point, float output_scale, sbyte output_min, sbyte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qs8(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qs8(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qs8(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qs8(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qs8(xnn_operator_t fully_connected_op, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qs8(xnn_operator_t fully_connected_op, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qs8(xnn_operator_t fully_connected_op, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qs8(xnn_operator* fully_connected_op, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qs8_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qs8_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qs8_qc8w(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, int8_t input_zero_point, float input_scale, const float *kernel_scale, const int8_t *kernel, const int32_t *bias, int8_t output_zero_point, float output_scale, int8_t output_min, int8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qs8_qc8w(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, sbyte input_zero_point, float input_scale, float* kernel_scale, sbyte* kernel, int* bias, sbyte output_zero_point, float output_scale, sbyte output_min, sbyte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qs8_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qs8_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qs8_qc8w(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qs8_qc8w(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qs8_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qs8_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qs8_qc8w(xnn_operator_t fully_connected_op, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qs8_qc8w(xnn_operator* fully_connected_op, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_fully_connected_nc_qu8(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qu8(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_fully_connected_nc_qu8(size_t input_channels, size_t output_channels, size_t input_stride, size_t output_stride, uint8_t input_zero_point, float input_scale, uint8_t kernel_zero_point, float kernel_scale, const uint8_t *kernel, const int32_t *bias, uint8_t output_zero_point, float output_scale, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_code_cache_t code_cache, xnn_weights_cache_t weights_cache, xnn_operator_t *fully_connected_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_fully_connected_nc_qu8(nuint input_channels, nuint output_channels, nuint input_stride, nuint output_stride, byte input_zero_point, float input_scale, byte kernel_zero_point, float kernel_scale, byte* kernel, int* bias, byte output_zero_point, float output_scale, byte output_min, byte output_max, uint flags, xnn_code_cache* code_cache, xnn_weights_cache_provider* weights_cache, xnn_operator** fully_connected_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_fully_connected_nc_qu8(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qu8(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_fully_connected_nc_qu8(xnn_operator_t fully_connected_op, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_fully_connected_nc_qu8(xnn_operator* fully_connected_op, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_fully_connected_nc_qu8(xnn_operator_t fully_connected_op, const uint8_t *input, uint8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qu8(xnn_operator_t fully_connected_op, const uint8_t *input, uint8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_fully_connected_nc_qu8(xnn_operator_t fully_connected_op, const uint8_t *input, uint8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_fully_connected_nc_qu8(xnn_operator* fully_connected_op, byte* input, byte* output);
 
-    /// <summary>enum xnn_status xnn_create_max_pooling2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_f16(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_max_pooling2d_nhwc_f16(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, float output_min, float output_max, uint flags, xnn_operator** max_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_max_pooling2d_nhwc_f16(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_f16(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_f16(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_max_pooling2d_nhwc_f16(xnn_operator* max_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_max_pooling2d_nhwc_f16(xnn_operator_t max_pooling_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_f16(xnn_operator_t max_pooling_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_f16(xnn_operator_t max_pooling_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_max_pooling2d_nhwc_f16(xnn_operator* max_pooling_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_max_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_f32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, float output_min, float output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_max_pooling2d_nhwc_f32(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, float output_min, float output_max, uint flags, xnn_operator** max_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_max_pooling2d_nhwc_f32(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_f32(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_f32(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_max_pooling2d_nhwc_f32(xnn_operator* max_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_max_pooling2d_nhwc_f32(xnn_operator_t max_pooling_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_f32(xnn_operator_t max_pooling_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_f32(xnn_operator_t max_pooling_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_max_pooling2d_nhwc_f32(xnn_operator* max_pooling_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_max_pooling2d_nhwc_s8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, int8_t output_min, int8_t output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_s8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, int8_t output_min, int8_t output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_s8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, int8_t output_min, int8_t output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_max_pooling2d_nhwc_s8(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, sbyte output_min, sbyte output_max, uint flags, xnn_operator** max_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_max_pooling2d_nhwc_s8(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_s8(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_s8(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_max_pooling2d_nhwc_s8(xnn_operator* max_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_max_pooling2d_nhwc_s8(xnn_operator_t max_pooling_op, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_s8(xnn_operator_t max_pooling_op, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_s8(xnn_operator_t max_pooling_op, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_max_pooling2d_nhwc_s8(xnn_operator* max_pooling_op, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_max_pooling2d_nhwc_u8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_u8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_max_pooling2d_nhwc_u8(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, uint32_t stride_height, uint32_t stride_width, uint32_t dilation_height, uint32_t dilation_width, uint8_t output_min, uint8_t output_max, uint32_t flags, xnn_operator_t *max_pooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_max_pooling2d_nhwc_u8(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, uint stride_height, uint stride_width, uint dilation_height, uint dilation_width, byte output_min, byte output_max, uint flags, xnn_operator** max_pooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_max_pooling2d_nhwc_u8(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_u8(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_max_pooling2d_nhwc_u8(xnn_operator_t max_pooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_max_pooling2d_nhwc_u8(xnn_operator* max_pooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_max_pooling2d_nhwc_u8(xnn_operator_t max_pooling_op, const uint8_t *input, uint8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_u8(xnn_operator_t max_pooling_op, const uint8_t *input, uint8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_max_pooling2d_nhwc_u8(xnn_operator_t max_pooling_op, const uint8_t *input, uint8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_max_pooling2d_nhwc_u8(xnn_operator* max_pooling_op, byte* input, byte* output);
 
-    /// <summary>enum xnn_status xnn_create_reduce_nd(enum xnn_reduce_operator reduce_operator_type, enum xnn_datatype datatype, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, xnn_operator_t *reduce_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_reduce_nd(enum xnn_reduce_operator reduce_operator_type, enum xnn_datatype datatype, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, xnn_operator_t *reduce_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_reduce_nd(enum xnn_reduce_operator reduce_operator_type, enum xnn_datatype datatype, const struct xnn_quantization_params *input_quantization, const struct xnn_quantization_params *output_quantization, uint32_t flags, xnn_operator_t *reduce_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_reduce_nd(xnn_reduce_operator reduce_operator_type, xnn_datatype datatype, xnn_quantization_params* input_quantization, xnn_quantization_params* output_quantization, uint flags, xnn_operator** reduce_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_reduce_nd(xnn_operator_t reduce_op, size_t num_reduction_axes, const int64_t *reduction_axes, size_t num_input_dims, const size_t *input_shape, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_reduce_nd(xnn_operator_t reduce_op, size_t num_reduction_axes, const int64_t *reduction_axes, size_t num_input_dims, const size_t *input_shape, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_reduce_nd(xnn_operator_t reduce_op, size_t num_reduction_axes, const int64_t *reduction_axes, size_t num_input_dims, const size_t *input_shape, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_reduce_nd(xnn_operator* reduce_op, nuint num_reduction_axes, long* reduction_axes, nuint num_input_dims, nuint* input_shape, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_reduce_nd(xnn_operator_t reduce_op, void *workspace, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_reduce_nd(xnn_operator_t reduce_op, void *workspace, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_reduce_nd(xnn_operator_t reduce_op, void *workspace, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_reduce_nd(xnn_operator* reduce_op, void* workspace, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_resize_bilinear2d_nchw_f32(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nchw_f32(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nchw_f32(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_resize_bilinear2d_nchw_f32(nuint output_height, nuint output_width, uint flags, xnn_operator** resize_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_resize_bilinear2d_nchw_f32(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nchw_f32(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nchw_f32(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_resize_bilinear2d_nchw_f32(xnn_operator* resize_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_resize_bilinear2d_nchw_f32(xnn_operator_t resize_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nchw_f32(xnn_operator_t resize_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nchw_f32(xnn_operator_t resize_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_resize_bilinear2d_nchw_f32(xnn_operator* resize_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_resize_bilinear2d_nchw_f16(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nchw_f16(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nchw_f16(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_resize_bilinear2d_nchw_f16(nuint output_height, nuint output_width, uint flags, xnn_operator** resize_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_resize_bilinear2d_nchw_f16(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nchw_f16(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nchw_f16(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_resize_bilinear2d_nchw_f16(xnn_operator* resize_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_resize_bilinear2d_nchw_f16(xnn_operator_t resize_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nchw_f16(xnn_operator_t resize_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nchw_f16(xnn_operator_t resize_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_resize_bilinear2d_nchw_f16(xnn_operator* resize_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_resize_bilinear2d_nhwc_f16(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_f16(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_f16(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_resize_bilinear2d_nhwc_f16(nuint output_height, nuint output_width, uint flags, xnn_operator** resize_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_f16(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_f16(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_f16(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_resize_bilinear2d_nhwc_f16(xnn_operator* resize_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_f16(xnn_operator_t resize_op, void *workspace, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_f16(xnn_operator_t resize_op, void *workspace, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_f16(xnn_operator_t resize_op, void *workspace, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_resize_bilinear2d_nhwc_f16(xnn_operator* resize_op, void* workspace, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_resize_bilinear2d_nhwc_f32(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_f32(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_f32(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_resize_bilinear2d_nhwc_f32(nuint output_height, nuint output_width, uint flags, xnn_operator** resize_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_f32(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_f32(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_f32(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_resize_bilinear2d_nhwc_f32(xnn_operator* resize_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_f32(xnn_operator_t resize_op, void *workspace, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_f32(xnn_operator_t resize_op, void *workspace, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_f32(xnn_operator_t resize_op, void *workspace, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_resize_bilinear2d_nhwc_f32(xnn_operator* resize_op, void* workspace, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_resize_bilinear2d_nhwc_s8(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_s8(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_s8(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_resize_bilinear2d_nhwc_s8(nuint output_height, nuint output_width, uint flags, xnn_operator** resize_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_s8(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_s8(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_s8(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_resize_bilinear2d_nhwc_s8(xnn_operator* resize_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_s8(xnn_operator_t resize_op, void *workspace, const int8_t *input, int8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_s8(xnn_operator_t resize_op, void *workspace, const int8_t *input, int8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_s8(xnn_operator_t resize_op, void *workspace, const int8_t *input, int8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_resize_bilinear2d_nhwc_s8(xnn_operator* resize_op, void* workspace, sbyte* input, sbyte* output);
 
-    /// <summary>enum xnn_status xnn_create_resize_bilinear2d_nhwc_u8(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_u8(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_resize_bilinear2d_nhwc_u8(size_t output_height, size_t output_width, uint32_t flags, xnn_operator_t *resize_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_resize_bilinear2d_nhwc_u8(nuint output_height, nuint output_width, uint flags, xnn_operator** resize_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_u8(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_u8(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_resize_bilinear2d_nhwc_u8(xnn_operator_t resize_op, size_t batch_size, size_t input_height, size_t input_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_resize_bilinear2d_nhwc_u8(xnn_operator* resize_op, nuint batch_size, nuint input_height, nuint input_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_u8(xnn_operator_t resize_op, void *workspace, const uint8_t *input, uint8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_u8(xnn_operator_t resize_op, void *workspace, const uint8_t *input, uint8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_resize_bilinear2d_nhwc_u8(xnn_operator_t resize_op, void *workspace, const uint8_t *input, uint8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_resize_bilinear2d_nhwc_u8(xnn_operator* resize_op, void* workspace, byte* input, byte* output);
 
-    /// <summary>enum xnn_status xnn_create_rope_nthc_f16(uint32_t flags, xnn_operator_t *rope_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_rope_nthc_f16(uint32_t flags, xnn_operator_t *rope_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_rope_nthc_f16(uint32_t flags, xnn_operator_t *rope_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_rope_nthc_f16(uint flags, xnn_operator** rope_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_rope_nthc_f16(xnn_operator_t rope_op, size_t batch_size, size_t tokens, size_t heads, size_t channels, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_rope_nthc_f16(xnn_operator_t rope_op, size_t batch_size, size_t tokens, size_t heads, size_t channels, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_rope_nthc_f16(xnn_operator_t rope_op, size_t batch_size, size_t tokens, size_t heads, size_t channels, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_rope_nthc_f16(xnn_operator* rope_op, nuint batch_size, nuint tokens, nuint heads, nuint channels, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_rope_nthc_f16(xnn_operator_t rope_op, const void *input, const void *weights, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_rope_nthc_f16(xnn_operator_t rope_op, const void *input, const void *weights, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_rope_nthc_f16(xnn_operator_t rope_op, const void *input, const void *weights, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_rope_nthc_f16(xnn_operator* rope_op, void* input, void* weights, void* output);
 
-    /// <summary>enum xnn_status xnn_create_rope_nthc_f32(uint32_t flags, xnn_operator_t *rope_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_rope_nthc_f32(uint32_t flags, xnn_operator_t *rope_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_rope_nthc_f32(uint32_t flags, xnn_operator_t *rope_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_rope_nthc_f32(uint flags, xnn_operator** rope_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_rope_nthc_f32(xnn_operator_t rope_op, size_t batch_size, size_t tokens, size_t heads, size_t channels, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_rope_nthc_f32(xnn_operator_t rope_op, size_t batch_size, size_t tokens, size_t heads, size_t channels, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_rope_nthc_f32(xnn_operator_t rope_op, size_t batch_size, size_t tokens, size_t heads, size_t channels, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_rope_nthc_f32(xnn_operator* rope_op, nuint batch_size, nuint tokens, nuint heads, nuint channels, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_rope_nthc_f32(xnn_operator_t rope_op, const float *input, const float *weights, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_rope_nthc_f32(xnn_operator_t rope_op, const float *input, const float *weights, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_rope_nthc_f32(xnn_operator_t rope_op, const float *input, const float *weights, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_rope_nthc_f32(xnn_operator* rope_op, float* input, float* weights, float* output);
 
-    /// <summary>enum xnn_status xnn_create_scaled_dot_product_attention_nhtc_f16(enum xnn_attention_logits_cap_type cap_type, const void *cap_params, uint32_t flags, xnn_operator_t *attention_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_scaled_dot_product_attention_nhtc_f16(enum xnn_attention_logits_cap_type cap_type, const void *cap_params, uint32_t flags, xnn_operator_t *attention_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_scaled_dot_product_attention_nhtc_f16(enum xnn_attention_logits_cap_type cap_type, const void *cap_params, uint32_t flags, xnn_operator_t *attention_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_scaled_dot_product_attention_nhtc_f16(xnn_attention_logits_cap_type cap_type, void* cap_params, uint flags, xnn_operator** attention_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f16(xnn_operator_t attention_op, size_t batch_size, size_t query_heads, size_t query_tokens, size_t key_value_heads, size_t key_value_tokens, size_t query_key_channels, size_t value_channels, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f16(xnn_operator_t attention_op, size_t batch_size, size_t query_heads, size_t query_tokens, size_t key_value_heads, size_t key_value_tokens, size_t query_key_channels, size_t value_channels, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f16(xnn_operator_t attention_op, size_t batch_size, size_t query_heads, size_t query_tokens, size_t key_value_heads, size_t key_value_tokens, size_t query_key_channels, size_t value_channels, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f16(xnn_operator* attention_op, nuint batch_size, nuint query_heads, nuint query_tokens, nuint key_value_heads, nuint key_value_tokens, nuint query_key_channels, nuint value_channels, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f16(xnn_operator_t attention_op, void *workspace, const void *query, const void *key, const void *value, const void *scale, const void *mask, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f16(xnn_operator_t attention_op, void *workspace, const void *query, const void *key, const void *value, const void *scale, const void *mask, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f16(xnn_operator_t attention_op, void *workspace, const void *query, const void *key, const void *value, const void *scale, const void *mask, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f16(xnn_operator* attention_op, void* workspace, void* query, void* key, void* value, void* scale, void* mask, void* output);
 
-    /// <summary>enum xnn_status xnn_create_scaled_dot_product_attention_nhtc_f32(enum xnn_attention_logits_cap_type cap_type, const void *cap_params, uint32_t flags, xnn_operator_t *attention_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_scaled_dot_product_attention_nhtc_f32(enum xnn_attention_logits_cap_type cap_type, const void *cap_params, uint32_t flags, xnn_operator_t *attention_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_scaled_dot_product_attention_nhtc_f32(enum xnn_attention_logits_cap_type cap_type, const void *cap_params, uint32_t flags, xnn_operator_t *attention_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_scaled_dot_product_attention_nhtc_f32(xnn_attention_logits_cap_type cap_type, void* cap_params, uint flags, xnn_operator** attention_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f32(xnn_operator_t attention_op, size_t batch_size, size_t query_heads, size_t query_tokens, size_t key_value_heads, size_t key_value_tokens, size_t query_key_channels, size_t value_channels, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f32(xnn_operator_t attention_op, size_t batch_size, size_t query_heads, size_t query_tokens, size_t key_value_heads, size_t key_value_tokens, size_t query_key_channels, size_t value_channels, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f32(xnn_operator_t attention_op, size_t batch_size, size_t query_heads, size_t query_tokens, size_t key_value_heads, size_t key_value_tokens, size_t query_key_channels, size_t value_channels, size_t *workspace_size, size_t *workspace_alignment, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_scaled_dot_product_attention_nhtc_f32(xnn_operator* attention_op, nuint batch_size, nuint query_heads, nuint query_tokens, nuint key_value_heads, nuint key_value_tokens, nuint query_key_channels, nuint value_channels, nuint* workspace_size, nuint* workspace_alignment, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f32(xnn_operator_t attention_op, void *workspace, const float *query, const float *key, const float *value, const float *scale, const float *mask, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f32(xnn_operator_t attention_op, void *workspace, const float *query, const float *key, const float *value, const float *scale, const float *mask, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f32(xnn_operator_t attention_op, void *workspace, const float *query, const float *key, const float *value, const float *scale, const float *mask, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_scaled_dot_product_attention_nhtc_f32(xnn_operator* attention_op, void* workspace, float* query, float* key, float* value, float* scale, float* mask, float* output);
 
-    /// <summary>enum xnn_status xnn_create_slice_nd_x16(uint32_t flags, xnn_operator_t *slice_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_slice_nd_x16(uint32_t flags, xnn_operator_t *slice_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_slice_nd_x16(uint32_t flags, xnn_operator_t *slice_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_slice_nd_x16(uint flags, xnn_operator** slice_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_slice_nd_x16(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_slice_nd_x16(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_slice_nd_x16(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_slice_nd_x16(xnn_operator* slice_op, nuint num_dims, nuint* input_shape, nuint* offsets, nuint* sizes, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_slice_nd_x16(xnn_operator_t slice_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_slice_nd_x16(xnn_operator_t slice_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_slice_nd_x16(xnn_operator_t slice_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_slice_nd_x16(xnn_operator* slice_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_slice_nd_x32(uint32_t flags, xnn_operator_t *slice_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_slice_nd_x32(uint32_t flags, xnn_operator_t *slice_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_slice_nd_x32(uint32_t flags, xnn_operator_t *slice_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_slice_nd_x32(uint flags, xnn_operator** slice_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_slice_nd_x32(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_slice_nd_x32(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_slice_nd_x32(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_slice_nd_x32(xnn_operator* slice_op, nuint num_dims, nuint* input_shape, nuint* offsets, nuint* sizes, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_slice_nd_x32(xnn_operator_t slice_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_slice_nd_x32(xnn_operator_t slice_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_slice_nd_x32(xnn_operator_t slice_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_slice_nd_x32(xnn_operator* slice_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_slice_nd_x32(size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, const void *input, void *output, uint32_t flags, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_slice_nd_x32(size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, const void *input, void *output, uint32_t flags, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_slice_nd_x32(size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, const void *input, void *output, uint32_t flags, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_slice_nd_x32(nuint num_dims, nuint* input_shape, nuint* offsets, nuint* sizes, void* input, void* output, uint flags, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_softmax_nc_f16(uint32_t flags, xnn_operator_t *softmax_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_softmax_nc_f16(uint32_t flags, xnn_operator_t *softmax_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_softmax_nc_f16(uint32_t flags, xnn_operator_t *softmax_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_softmax_nc_f16(uint flags, xnn_operator** softmax_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_softmax_nc_f16(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_softmax_nc_f16(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_softmax_nc_f16(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_softmax_nc_f16(xnn_operator* softmax_op, nuint channels, nuint input_stride, nuint output_stride, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_softmax_nc_f16(xnn_operator_t softmax_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_softmax_nc_f16(xnn_operator_t softmax_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_softmax_nc_f16(xnn_operator_t softmax_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_softmax_nc_f16(xnn_operator* softmax_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_softmax_nc_f32(uint32_t flags, xnn_operator_t *softmax_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_softmax_nc_f32(uint32_t flags, xnn_operator_t *softmax_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_softmax_nc_f32(uint32_t flags, xnn_operator_t *softmax_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_softmax_nc_f32(uint flags, xnn_operator** softmax_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_softmax_nc_f32(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_softmax_nc_f32(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_softmax_nc_f32(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_softmax_nc_f32(xnn_operator* softmax_op, nuint channels, nuint input_stride, nuint output_stride, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_softmax_nc_f32(xnn_operator_t softmax_op, const float *input, float *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_softmax_nc_f32(xnn_operator_t softmax_op, const float *input, float *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_softmax_nc_f32(xnn_operator_t softmax_op, const float *input, float *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_softmax_nc_f32(xnn_operator* softmax_op, float* input, float* output);
 
-    /// <summary>enum xnn_status xnn_create_softmax_nc_qu8(float input_scale, uint8_t output_zero_point, float output_scale, uint32_t flags, xnn_operator_t *softmax_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_softmax_nc_qu8(float input_scale, uint8_t output_zero_point, float output_scale, uint32_t flags, xnn_operator_t *softmax_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_softmax_nc_qu8(float input_scale, uint8_t output_zero_point, float output_scale, uint32_t flags, xnn_operator_t *softmax_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_softmax_nc_qu8(float input_scale, byte output_zero_point, float output_scale, uint flags, xnn_operator** softmax_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_softmax_nc_qu8(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_softmax_nc_qu8(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_softmax_nc_qu8(xnn_operator_t softmax_op, size_t channels, size_t input_stride, size_t output_stride, size_t batch_size, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_softmax_nc_qu8(xnn_operator* softmax_op, nuint channels, nuint input_stride, nuint output_stride, nuint batch_size, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_softmax_nc_qu8(xnn_operator_t softmax_op, const uint8_t *input, uint8_t *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_softmax_nc_qu8(xnn_operator_t softmax_op, const uint8_t *input, uint8_t *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_softmax_nc_qu8(xnn_operator_t softmax_op, const uint8_t *input, uint8_t *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_softmax_nc_qu8(xnn_operator* softmax_op, byte* input, byte* output);
 
-    /// <summary>enum xnn_status xnn_create_space_to_depth_nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_space_to_depth_nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_space_to_depth_nhwc_x16(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_space_to_depth_nhwc_x16(uint block_size, uint flags, xnn_operator** space_to_depth_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_space_to_depth_nhwc_x16(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_space_to_depth_nhwc_x16(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_space_to_depth_nhwc_x16(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_space_to_depth_nhwc_x16(xnn_operator* space_to_depth_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_space_to_depth_nhwc_x16(xnn_operator_t space_to_depth_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_space_to_depth_nhwc_x16(xnn_operator_t space_to_depth_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_space_to_depth_nhwc_x16(xnn_operator_t space_to_depth_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_space_to_depth_nhwc_x16(xnn_operator* space_to_depth_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_space_to_depth_nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_space_to_depth_nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_space_to_depth_nhwc_x32(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_space_to_depth_nhwc_x32(uint block_size, uint flags, xnn_operator** space_to_depth_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_space_to_depth_nhwc_x32(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_space_to_depth_nhwc_x32(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_space_to_depth_nhwc_x32(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_space_to_depth_nhwc_x32(xnn_operator* space_to_depth_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_space_to_depth_nhwc_x32(xnn_operator_t space_to_depth_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_space_to_depth_nhwc_x32(xnn_operator_t space_to_depth_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_space_to_depth_nhwc_x32(xnn_operator_t space_to_depth_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_space_to_depth_nhwc_x32(xnn_operator* space_to_depth_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_transpose_nd_x8(uint32_t flags, xnn_operator_t *transpose_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x8(uint32_t flags, xnn_operator_t *transpose_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x8(uint32_t flags, xnn_operator_t *transpose_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_transpose_nd_x8(uint flags, xnn_operator** transpose_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_transpose_nd_x8(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x8(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x8(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_transpose_nd_x8(xnn_operator* transpose_op, nuint num_dims, nuint* input_shape, nuint* output_perm, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_transpose_nd_x8(xnn_operator_t transpose_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x8(xnn_operator_t transpose_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x8(xnn_operator_t transpose_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_transpose_nd_x8(xnn_operator* transpose_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_transpose_nd_x8(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x8(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x8(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_transpose_nd_x8(void* input, void* output, nuint num_dims, nuint* input_shape, nuint* output_perm, uint flags, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_transpose_nd_x16(uint32_t flags, xnn_operator_t *transpose_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x16(uint32_t flags, xnn_operator_t *transpose_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x16(uint32_t flags, xnn_operator_t *transpose_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_transpose_nd_x16(uint flags, xnn_operator** transpose_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_transpose_nd_x16(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x16(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x16(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_transpose_nd_x16(xnn_operator* transpose_op, nuint num_dims, nuint* input_shape, nuint* output_perm, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_transpose_nd_x16(xnn_operator_t transpose_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x16(xnn_operator_t transpose_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x16(xnn_operator_t transpose_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_transpose_nd_x16(xnn_operator* transpose_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_transpose_nd_x16(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x16(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x16(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_transpose_nd_x16(void* input, void* output, nuint num_dims, nuint* input_shape, nuint* output_perm, uint flags, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_transpose_nd_x32(uint32_t flags, xnn_operator_t *transpose_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x32(uint32_t flags, xnn_operator_t *transpose_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x32(uint32_t flags, xnn_operator_t *transpose_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_transpose_nd_x32(uint flags, xnn_operator** transpose_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_transpose_nd_x32(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x32(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x32(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_transpose_nd_x32(xnn_operator* transpose_op, nuint num_dims, nuint* input_shape, nuint* output_perm, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_transpose_nd_x32(xnn_operator_t transpose_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x32(xnn_operator_t transpose_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x32(xnn_operator_t transpose_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_transpose_nd_x32(xnn_operator* transpose_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_transpose_nd_x32(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x32(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x32(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_transpose_nd_x32(void* input, void* output, nuint num_dims, nuint* input_shape, nuint* output_perm, uint flags, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_transpose_nd_x64(uint32_t flags, xnn_operator_t *transpose_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x64(uint32_t flags, xnn_operator_t *transpose_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_transpose_nd_x64(uint32_t flags, xnn_operator_t *transpose_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_transpose_nd_x64(uint flags, xnn_operator** transpose_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_transpose_nd_x64(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x64(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_transpose_nd_x64(xnn_operator_t transpose_op, size_t num_dims, const size_t *input_shape, const size_t *output_perm, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_transpose_nd_x64(xnn_operator* transpose_op, nuint num_dims, nuint* input_shape, nuint* output_perm, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_transpose_nd_x64(xnn_operator_t transpose_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x64(xnn_operator_t transpose_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_transpose_nd_x64(xnn_operator_t transpose_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_transpose_nd_x64(xnn_operator* transpose_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_run_transpose_nd_x64(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x64(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_run_transpose_nd_x64(const void *input, void *output, size_t num_dims, const size_t *input_shape, const size_t *output_perm, uint32_t flags, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_run_transpose_nd_x64(void* input, void* output, nuint num_dims, nuint* input_shape, nuint* output_perm, uint flags, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_create_unpooling2d_nhwc_x32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, uint32_t flags, xnn_operator_t *unpooling_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_unpooling2d_nhwc_x32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, uint32_t flags, xnn_operator_t *unpooling_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_unpooling2d_nhwc_x32(uint32_t input_padding_top, uint32_t input_padding_right, uint32_t input_padding_bottom, uint32_t input_padding_left, uint32_t pooling_height, uint32_t pooling_width, size_t channels, size_t input_pixel_stride, size_t output_pixel_stride, uint32_t flags, xnn_operator_t *unpooling_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_unpooling2d_nhwc_x32(uint input_padding_top, uint input_padding_right, uint input_padding_bottom, uint input_padding_left, uint pooling_height, uint pooling_width, nuint channels, nuint input_pixel_stride, nuint output_pixel_stride, uint flags, xnn_operator** unpooling_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_unpooling2d_nhwc_x32(xnn_operator_t unpooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_unpooling2d_nhwc_x32(xnn_operator_t unpooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_unpooling2d_nhwc_x32(xnn_operator_t unpooling_op, size_t batch_size, size_t input_height, size_t input_width, size_t *output_height_out, size_t *output_width_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_unpooling2d_nhwc_x32(xnn_operator* unpooling_op, nuint batch_size, nuint input_height, nuint input_width, nuint* output_height_out, nuint* output_width_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_unpooling2d_nhwc_x32(xnn_operator_t unpooling_op, const void *input, const uint32_t *index, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_unpooling2d_nhwc_x32(xnn_operator_t unpooling_op, const void *input, const uint32_t *index, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_unpooling2d_nhwc_x32(xnn_operator_t unpooling_op, const void *input, const uint32_t *index, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_unpooling2d_nhwc_x32(xnn_operator* unpooling_op, void* input, uint* index, void* output);
 
-    /// <summary>enum xnn_status xnn_create_slice_nd_x8(uint32_t flags, xnn_operator_t *slice_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_slice_nd_x8(uint32_t flags, xnn_operator_t *slice_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_slice_nd_x8(uint32_t flags, xnn_operator_t *slice_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_slice_nd_x8(uint flags, xnn_operator** slice_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_slice_nd_x8(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_slice_nd_x8(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_slice_nd_x8(xnn_operator_t slice_op, size_t num_dims, const size_t *input_shape, const size_t *offsets, const size_t *sizes, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_slice_nd_x8(xnn_operator* slice_op, nuint num_dims, nuint* input_shape, nuint* offsets, nuint* sizes, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_slice_nd_x8(xnn_operator_t slice_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_slice_nd_x8(xnn_operator_t slice_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_slice_nd_x8(xnn_operator_t slice_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_slice_nd_x8(xnn_operator* slice_op, void* input, void* output);
 
-    /// <summary>enum xnn_status xnn_create_space_to_depth_nhwc_x8(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_create_space_to_depth_nhwc_x8(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_create_space_to_depth_nhwc_x8(uint32_t block_size, uint32_t flags, xnn_operator_t *space_to_depth_op_out);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_create_space_to_depth_nhwc_x8(uint block_size, uint flags, xnn_operator** space_to_depth_op_out);
 
-    /// <summary>enum xnn_status xnn_reshape_space_to_depth_nhwc_x8(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_reshape_space_to_depth_nhwc_x8(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_reshape_space_to_depth_nhwc_x8(xnn_operator_t space_to_depth_op, size_t batch_size, size_t input_height, size_t input_width, size_t input_channels, size_t *output_height_out, size_t *output_width_out, size_t *output_channels_out, pthreadpool_t threadpool);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_reshape_space_to_depth_nhwc_x8(xnn_operator* space_to_depth_op, nuint batch_size, nuint input_height, nuint input_width, nuint input_channels, nuint* output_height_out, nuint* output_width_out, nuint* output_channels_out, pthreadpool* threadpool);
 
-    /// <summary>enum xnn_status xnn_setup_space_to_depth_nhwc_x8(xnn_operator_t space_to_depth_op, const void *input, void *output);</summary>
-    /// <remarks>C (xnnpack.h): <c>enum xnn_status xnn_setup_space_to_depth_nhwc_x8(xnn_operator_t space_to_depth_op, const void *input, void *output);</c></remarks>
+    /// <summary>C (xnnpack.h): <c>enum xnn_status xnn_setup_space_to_depth_nhwc_x8(xnn_operator_t space_to_depth_op, const void *input, void *output);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnn_status xnn_setup_space_to_depth_nhwc_x8(xnn_operator* space_to_depth_op, void* input, void* output);
 
@@ -1910,33 +1638,27 @@ internal static unsafe partial class NativeMethods
 
     // xnnkleidi.h: 6 of the 6 functions it declares.
 
-    /// <summary>uint32_t xnnkleidi_abi_version(void);</summary>
-    /// <remarks>C (xnnkleidi.h): <c>uint32_t xnnkleidi_abi_version(void);</c></remarks>
+    /// <summary>C (xnnkleidi.h): <c>uint32_t xnnkleidi_abi_version(void);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern uint xnnkleidi_abi_version();
 
-    /// <summary>const char *xnnkleidi_build_info(void);</summary>
-    /// <remarks>C (xnnkleidi.h): <c>const char *xnnkleidi_build_info(void);</c></remarks>
+    /// <summary>C (xnnkleidi.h): <c>const char *xnnkleidi_build_info(void);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern sbyte* xnnkleidi_build_info();
 
-    /// <summary>uint64_t xnnkleidi_cpu_features(void);</summary>
-    /// <remarks>C (xnnkleidi.h): <c>uint64_t xnnkleidi_cpu_features(void);</c></remarks>
+    /// <summary>C (xnnkleidi.h): <c>uint64_t xnnkleidi_cpu_features(void);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern ulong xnnkleidi_cpu_features();
 
-    /// <summary>enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_datatype);</summary>
-    /// <remarks>C (xnnkleidi.h): <c>enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_datatype);</c></remarks>
+    /// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_datatype);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern xnnkleidi_qp8_support xnnkleidi_qp8_support(xnn_datatype weight_datatype);
 
-    /// <summary>uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype);</summary>
-    /// <remarks>C (xnnkleidi.h): <c>uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype);</c></remarks>
+    /// <summary>C (xnnkleidi.h): <c>uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern uint xnnkleidi_pack_flag_for_weights(xnn_datatype weight_datatype);
 
-    /// <summary>const char *xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);</summary>
-    /// <remarks>C (xnnkleidi.h): <c>const char *xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);</c></remarks>
+    /// <summary>C (xnnkleidi.h): <c>const char *xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern sbyte* xnnkleidi_qp8_kernel_name(xnn_datatype weight_datatype, nuint batch_size);
 }

@@ -14,28 +14,24 @@ using System.Runtime.InteropServices;
 
 namespace XnnKleidi.Interop;
 
-/// <summary>struct pthreadpool</summary>
-/// <remarks>C (pthreadpool.h): <c>struct pthreadpool</c> Opaque: declared, never defined, so only pointers to it exist (pthreadpool_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
+/// <summary>C (pthreadpool.h): <c>struct pthreadpool</c></summary>
+/// <remarks>Opaque: declared, never defined, so only pointers to it exist (pthreadpool_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
 internal struct pthreadpool
 {
 }
 
-/// <summary>struct xnn_quantization_params</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_quantization_params</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_quantization_params</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_quantization_params
 {
-    /// <summary>int32_t zero_point;</summary>
-    /// <remarks>C: <c>int32_t zero_point;</c></remarks>
+    /// <summary>C: <c>int32_t zero_point;</c></summary>
     public int zero_point;
 
-    /// <summary>float scale;</summary>
-    /// <remarks>C: <c>float scale;</c></remarks>
+    /// <summary>C: <c>float scale;</c></summary>
     public float scale;
 }
 
-/// <summary>struct xnn_allocator</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_allocator</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_allocator</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_allocator
 {
@@ -64,8 +60,8 @@ internal unsafe struct xnn_allocator
     public delegate* unmanaged[Cdecl]<void*, void*, void> aligned_deallocate;
 }
 
-/// <summary>struct xnn_subgraph</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_subgraph</c> Opaque: declared, never defined, so only pointers to it exist (xnn_subgraph_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_subgraph</c></summary>
+/// <remarks>Opaque: declared, never defined, so only pointers to it exist (xnn_subgraph_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
 internal struct xnn_subgraph
 {
 }
@@ -75,24 +71,20 @@ internal struct xnn_subgraph
 [StructLayout(LayoutKind.Explicit)]
 internal unsafe struct xnn_unary_params
 {
-    /// <summary>struct { ... } clamp;</summary>
-    /// <remarks>C: <c>struct { ... } clamp;</c></remarks>
+    /// <summary>C: <c>struct { ... } clamp;</c></summary>
     [FieldOffset(0)]
     public xnn_unary_params_clamp clamp;
 
-    /// <summary>struct { ... } elu;</summary>
-    /// <remarks>C: <c>struct { ... } elu;</c></remarks>
+    /// <summary>C: <c>struct { ... } elu;</c></summary>
     [FieldOffset(0)]
     public xnn_unary_params_elu elu;
 
-    /// <summary>struct { ... } leaky_relu;</summary>
-    /// <remarks>C: <c>struct { ... } leaky_relu;</c></remarks>
+    /// <summary>C: <c>struct { ... } leaky_relu;</c></summary>
     [FieldOffset(0)]
     public xnn_unary_params_leaky_relu leaky_relu;
 }
 
-/// <summary>struct { ... } clamp, in union xnn_unary_params</summary>
-/// <remarks>C (xnnpack.h): <c>struct { ... } clamp, in union xnn_unary_params</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct { ... } clamp, in union xnn_unary_params</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_unary_params_clamp
 {
@@ -105,8 +97,7 @@ internal unsafe struct xnn_unary_params_clamp
     public float max;
 }
 
-/// <summary>struct { ... } elu, in union xnn_unary_params</summary>
-/// <remarks>C (xnnpack.h): <c>struct { ... } elu, in union xnn_unary_params</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct { ... } elu, in union xnn_unary_params</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_unary_params_elu
 {
@@ -115,8 +106,7 @@ internal unsafe struct xnn_unary_params_elu
     public float alpha;
 }
 
-/// <summary>struct { ... } leaky_relu, in union xnn_unary_params</summary>
-/// <remarks>C (xnnpack.h): <c>struct { ... } leaky_relu, in union xnn_unary_params</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct { ... } leaky_relu, in union xnn_unary_params</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_unary_params_leaky_relu
 {
@@ -125,8 +115,7 @@ internal unsafe struct xnn_unary_params_leaky_relu
     public float negative_slope;
 }
 
-/// <summary>struct xnn_binary_params</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_binary_params</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_binary_params</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_binary_params
 {
@@ -139,18 +128,16 @@ internal unsafe struct xnn_binary_params
     public double output_max;
 }
 
-/// <summary>struct xnn_attention_logits_cap_tanh_params</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_attention_logits_cap_tanh_params</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_attention_logits_cap_tanh_params</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_attention_logits_cap_tanh_params
 {
-    /// <summary>float cap;</summary>
-    /// <remarks>C: <c>float cap;</c></remarks>
+    /// <summary>C: <c>float cap;</c></summary>
     public float cap;
 }
 
-/// <summary>struct xnn_code_cache</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_code_cache</c> Opaque: declared, never defined, so only pointers to it exist (xnn_code_cache_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_code_cache</c></summary>
+/// <remarks>Opaque: declared, never defined, so only pointers to it exist (xnn_code_cache_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
 internal struct xnn_code_cache
 {
 }
@@ -207,40 +194,37 @@ internal unsafe struct xnn_weights_cache_provider
     public delegate* unmanaged[Cdecl]<void*, xnn_status> delete_cache;
 }
 
-/// <summary>struct xnn_workspace</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_workspace</c> Opaque: declared, never defined, so only pointers to it exist (xnn_workspace_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_workspace</c></summary>
+/// <remarks>Opaque: declared, never defined, so only pointers to it exist (xnn_workspace_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
 internal struct xnn_workspace
 {
 }
 
-/// <summary>struct xnn_runtime</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_runtime</c> Opaque: declared, never defined, so only pointers to it exist (xnn_runtime_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_runtime</c></summary>
+/// <remarks>Opaque: declared, never defined, so only pointers to it exist (xnn_runtime_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
 internal struct xnn_runtime
 {
 }
 
-/// <summary>struct xnn_external_value</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_external_value</c></remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_external_value</c></summary>
 [StructLayout(LayoutKind.Sequential)]
 internal unsafe struct xnn_external_value
 {
-    /// <summary>uint32_t id;</summary>
-    /// <remarks>C: <c>uint32_t id;</c></remarks>
+    /// <summary>C: <c>uint32_t id;</c></summary>
     public uint id;
 
-    /// <summary>void *data;</summary>
-    /// <remarks>C: <c>void *data;</c></remarks>
+    /// <summary>C: <c>void *data;</c></summary>
     public void* data;
 }
 
-/// <summary>struct xnn_operator</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_operator</c> Opaque: declared, never defined, so only pointers to it exist (xnn_operator_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_operator</c></summary>
+/// <remarks>Opaque: declared, never defined, so only pointers to it exist (xnn_operator_t). The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
 internal struct xnn_operator
 {
 }
 
-/// <summary>struct xnn_post_operation</summary>
-/// <remarks>C (xnnpack.h): <c>struct xnn_post_operation</c> Opaque: declared, never defined, so only pointers to it exist. The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
+/// <summary>C (xnnpack.h): <c>struct xnn_post_operation</c></summary>
+/// <remarks>Opaque: declared, never defined, so only pointers to it exist. The empty struct gives each handle its own pointer type, so that handles cannot be swapped.</remarks>
 internal struct xnn_post_operation
 {
 }

@@ -288,17 +288,26 @@ public sealed class CSharpWriter
     /// <summary>Typedefs of a pointer to the record (xnn_subgraph_t), for the comment of an opaque type.</summary>
     private List<string> HandleTypedefs(CRecord record) => types.HandleTypedefNames(record);
 
+    // With a doc comment in C, its first paragraph is the summary and the C declaration the remarks; without one,
+    // the declaration is the summary, so that no line says the same thing twice.
     private static void WriteDoc(StringBuilder builder, string indent, string? brief, string? header, string cDeclaration, string? remarks)
     {
         var origin = header is null ? "C" : $"C ({header})";
-        builder.Append(indent).Append("/// <summary>").Append(Escape(brief ?? cDeclaration)).Append("</summary>\n");
-        builder.Append(indent).Append("/// <remarks>").Append(origin).Append(": <c>").Append(Escape(cDeclaration)).Append("</c>");
-        if (remarks is not null)
+        var declaration = $"{origin}: <c>{Escape(cDeclaration)}</c>";
+        var notes = remarks is null ? "" : " " + Escape(remarks);
+        if (brief is null)
         {
-            builder.Append(' ').Append(Escape(remarks));
+            builder.Append(indent).Append("/// <summary>").Append(declaration).Append("</summary>\n");
+            if (notes.Length > 0)
+            {
+                builder.Append(indent).Append("/// <remarks>").Append(notes.TrimStart()).Append("</remarks>\n");
+            }
         }
-
-        builder.Append("</remarks>\n");
+        else
+        {
+            builder.Append(indent).Append("/// <summary>").Append(Escape(brief)).Append("</summary>\n");
+            builder.Append(indent).Append("/// <remarks>").Append(declaration).Append(notes).Append("</remarks>\n");
+        }
     }
 
     private static string Escape(string text) => text
