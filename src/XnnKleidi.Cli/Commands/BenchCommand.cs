@@ -308,14 +308,21 @@ internal static class BenchCommand
         return report.CheckFailed && options.Check ? Program.Failed : 0;
     }
 
-    /// <summary>The closing line: "check: N passed, M failed" for --check, else a count of cases and targets.</summary>
+    /// <summary>
+    /// The closing line. For --check it is "&lt;rid&gt;/&lt;cpu&gt;: N passed, M failed" (the CPU model from
+    /// XNNKLEIDI_EXPECTED_CPU, as the test runs name it), one countable line for a build to insist on;
+    /// otherwise a count of cases and targets.
+    /// </summary>
     private static string Summary(BenchReport report)
     {
         if (report.Options.Check)
         {
             var failed = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
             var passed = report.Cases.Count(c => c.Check is { Passed: true } && c.Error == null);
-            return FormattableString.Invariant($"check: {passed} passed, {failed} failed");
+            var cpu = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU") is { Length: > 0 } expected
+                ? expected
+                : report.Host.Rid.EndsWith("-x64", StringComparison.Ordinal) ? "x64" : "native";
+            return FormattableString.Invariant($"{report.Host.Rid}/{cpu}: {passed} passed, {failed} failed");
         }
         var measured = report.Cases.Count(c => c.Statistics != null);
         var errors = report.Cases.Count(c => c.Error != null);
