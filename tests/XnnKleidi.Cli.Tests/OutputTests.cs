@@ -78,6 +78,9 @@ public class OutputTests
     [TestCase("F32")]
     public void OnnxRuntime_OnTheBuiltModel_MatchesTheReference(string schemeName)
     {
+        // ONNX Runtime 1.31.1 dies with SIGSEGV creating a session under qemu-user; the CLI does not
+        // run it there either.
+        Assume.That(XnnKleidi.Cli.Platform.HostInfo.IsEmulated, Is.False, "ONNX Runtime does not run under qemu-user");
         var scheme = Enum.Parse<Scheme>(schemeName);
         var data = new BenchData(scheme, 5, 96, 17, 32, 11);
         using var runner = new OrtRunner(data, 1);
