@@ -63,10 +63,12 @@ public static class OutputComparer
             }
 
             end = Math.Min(edits.Count, lastChange + Context + 1);
-            var oldStart = edits[start].OldIndex + 1;
-            var newStart = edits[start].NewIndex + 1;
             var oldCount = edits.Skip(start).Take(end - start).Count(edit => edit.Kind != '+');
             var newCount = edits.Skip(start).Take(end - start).Count(edit => edit.Kind != '-');
+
+            // As in diff -u, an empty side starts at the line before the hunk (0 for an empty file).
+            var oldStart = edits[start].OldIndex + (oldCount == 0 ? 0 : 1);
+            var newStart = edits[start].NewIndex + (newCount == 0 ? 0 : 1);
             builder.Append($"@@ -{oldStart},{oldCount} +{newStart},{newCount} @@\n");
             for (var i = start; i < end; i++)
             {

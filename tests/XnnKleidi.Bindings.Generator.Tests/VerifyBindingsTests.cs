@@ -1,14 +1,13 @@
 using NUnit.Framework;
 using XnnKleidi.Bindings.Generator;
 
-namespace XnnKleidi.Tests.Bindings;
+namespace XnnKleidi.Bindings.Generator.Tests;
 
 /// <summary>
 /// The committed raw layer is what the generator makes of the pinned headers, and the verify command notices when
 /// a header changes. Needs clang-14 and the pinned sources, as the build does (./build.sh --target=Sources).
 /// </summary>
 [TestFixture]
-[NonParallelizable]
 public sealed class VerifyBindingsTests
 {
     private const string AddedDeclaration = "enum xnn_status xnn_added_by_verify_test(uint32_t flags);";
@@ -19,7 +18,7 @@ public sealed class VerifyBindingsTests
     [OneTimeSetUp]
     public void FindInputs()
     {
-        root = BindingsLocations.RepositoryRoot();
+        root = FindRepositoryRoot();
         sources = Environment.GetEnvironmentVariable("XNNKLEIDI_SOURCES_CMAKE") is { Length: > 0 } fromEnvironment
             ? fromEnvironment
             : Path.Combine(root, "artifacts", "build", "sources.cmake");
@@ -69,19 +68,31 @@ public sealed class VerifyBindingsTests
 
     private (int ExitCode, string Output) RunGenerator(params string[] arguments)
     {
-        // The generator's own entry point, with the settings of this repository: what the VerifyBindings target runs.
+        // The generator's own entry point with this repository's settings: what the VerifyBindings target runs.
         using var output = new StringWriter();
-        int exitCode;
         try
         {
-            exitCode = Program.Run([.. arguments, "--settings", Path.Combine(root, "bindings", "bindings.json")], output);
+            return (Program.Run([.. arguments, "--settings", Path.Combine(root, "bindings", "bindings.json")], output), output.ToString());
         }
         catch (GeneratorException exception)
         {
             Assert.Fail($"The generator could not run: {exception.Message}\n{output}");
             throw;
         }
+    }
 
-        return (exitCode, output.ToString());
+    /// <summary>The folder above the test assembly that holds bindings/bindings.json.</summary>
+    private static string FindRepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "bindings", "bindings.json")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        Assert.Fail($"No bindings/bindings.json above {AppContext.BaseDirectory}: run the tests from the repository's build output.");
+        throw new InvalidOperationException();
     }
 }
