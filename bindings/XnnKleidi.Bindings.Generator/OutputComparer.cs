@@ -140,15 +140,16 @@ public static class OutputComparer
                     oi++;
                     ni++;
                 }
-                else if (ni < newMiddle && (oi == oldMiddle || lengths[oi, ni + 1] >= lengths[oi + 1, ni]))
+                else if (oi < oldMiddle && (ni == newMiddle || lengths[oi + 1, ni] >= lengths[oi, ni + 1]))
                 {
-                    edits.Add(new Edit('+', newLines[prefix + ni], prefix + oi, prefix + ni));
-                    ni++;
+                    // Removed lines before added ones, as diff -u prints a changed line.
+                    edits.Add(new Edit('-', oldLines[prefix + oi], prefix + oi, prefix + ni));
+                    oi++;
                 }
                 else
                 {
-                    edits.Add(new Edit('-', oldLines[prefix + oi], prefix + oi, prefix + ni));
-                    oi++;
+                    edits.Add(new Edit('+', newLines[prefix + ni], prefix + oi, prefix + ni));
+                    ni++;
                 }
             }
         }

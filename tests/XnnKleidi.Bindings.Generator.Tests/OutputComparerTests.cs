@@ -36,6 +36,14 @@ public sealed class OutputComparerTests
     }
 
     [Test]
+    public void Compare_ChangedLine_ShowsRemovedBeforeAdded()
+    {
+        File.WriteAllText(Path.Combine(committed.FullName, "A.g.cs"), "a\nold\nb\n");
+        var diff = OutputComparer.Compare(new Dictionary<string, string> { ["A.g.cs"] = "a\nnew\nb\n" }, committed.FullName, "out");
+        Assert.That(diff, Does.EndWith("@@ -1,3 +1,3 @@\n a\n-old\n+new\n b\n"));
+    }
+
+    [Test]
     public void Compare_StaleAndMissingFiles_AreBothReported()
     {
         File.WriteAllText(Path.Combine(committed.FullName, "Old.g.cs"), "old\n");
