@@ -27,7 +27,6 @@ public sealed unsafe class Linear : IDisposable
     private readonly Lock ownGate = new();
     private readonly XnnWorkspace? workspace;
     private readonly XnnWeightsCache? weightsCache;
-    private readonly List<NativeBuffer> staticData;
     private RuntimeHandle runtime;
     private NativeBuffer? inputBuffer;
     private int reshapedBatch = -1;
@@ -40,7 +39,6 @@ public sealed unsafe class Linear : IDisposable
         LinearWeights weights,
         LinearOptions options,
         RuntimeHandle runtime,
-        List<NativeBuffer> staticData,
         IReadOnlyList<string> operatorNames,
         string? packingFallbackReason,
         ActivationPackingTiming? timing)
@@ -52,7 +50,6 @@ public sealed unsafe class Linear : IDisposable
         workspace = options.Workspace;
         weightsCache = options.WeightsCache;
         this.runtime = runtime;
-        this.staticData = staticData;
         OperatorNames = operatorNames;
         ActivationPackingActive = operatorNames.Any(name => name.Contains("QP8", StringComparison.Ordinal));
         PackingFallbackReason = packingFallbackReason;
@@ -313,10 +310,6 @@ public sealed unsafe class Linear : IDisposable
             disposed = true;
             runtime.Dispose();
             inputBuffer?.Dispose();
-            foreach (NativeBuffer buffer in staticData)
-            {
-                buffer.Dispose();
-            }
         }
     }
 
@@ -466,7 +459,7 @@ public sealed unsafe class Linear : IDisposable
         private readonly NativeBuffer weightData;
         private readonly NativeBuffer? scaleData;
         private readonly NativeBuffer? biasData;
-        private bool claimed;
+        private RuntimeHandle? keptRuntime;
 
         public GraphBuilder(LinearWeights weights, ReadOnlySpan<float> bias, float outputMin, float outputMax, LinearOptions options)
         {
@@ -539,28 +532,31 @@ public sealed unsafe class Linear : IDisposable
                 reason = $"XNNPACK did not pack the activations although libxnnkleidi's flag 0x{flag:X} was set; it runs {string.Join(", ", names)}";
             }
 
-            // Only the weights the kept runtime was built from need to outlive this builder.
-            var linear = new Linear(weights, options, kept, [.. buffers], names, reason, timing);
-            claimed = true;
+            var linear = new Linear(weights, options, kept, names, reason, timing);
+            keptRuntime = kept;
             return linear;
         }
 
+        /// <summary>
+        /// Frees every runtime but the one handed to the layer, and the native copies of weights, scales and bias:
+        /// XNNPACK packs static weights when it creates the runtime and never reads the originals again. They
+        /// are overwritten with 0xFF first (NaN as fp32), so that a late read would show as wrong output in the
+        /// tests instead of passing unnoticed on freed memory that still holds the right values.
+        /// </summary>
         public void DisposeUnclaimed()
         {
             foreach (RuntimeHandle runtime in runtimes)
             {
-                if (!claimed || runtime.IsClosed)
+                if (!ReferenceEquals(runtime, keptRuntime))
                 {
                     runtime.Dispose();
                 }
             }
 
-            if (!claimed)
+            foreach (NativeBuffer buffer in buffers)
             {
-                foreach (NativeBuffer buffer in buffers)
-                {
-                    buffer.Dispose();
-                }
+                buffer.Poison();
+                buffer.Dispose();
             }
         }
 

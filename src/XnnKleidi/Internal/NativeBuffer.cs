@@ -44,6 +44,15 @@ internal sealed unsafe class NativeBuffer : SafeHandle
         return buffer;
     }
 
+    /// <summary>Overwrites the contents with 0xFF bytes (NaN as fp32, -1 as int8).</summary>
+    public void Poison()
+    {
+        if (!IsClosed)
+        {
+            NativeMemory.Fill(Pointer, Math.Max(ByteLength, 1), 0xFF);
+        }
+    }
+
     protected override bool ReleaseHandle()
     {
         NativeMemory.AlignedFree((void*)handle);
