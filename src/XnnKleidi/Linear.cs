@@ -27,7 +27,7 @@ public sealed unsafe class Linear : IDisposable
     private readonly Lock ownGate = new();
     private readonly XnnWorkspace? workspace;
     private readonly XnnWeightsCache? weightsCache;
-    private RuntimeHandle runtime;
+    private readonly RuntimeHandle runtime;
     private NativeBuffer? inputBuffer;
     private int reshapedBatch = -1;
     private void* setupInput;
@@ -231,9 +231,8 @@ public sealed unsafe class Linear : IDisposable
                 return;
             }
 
+            void* padded = PaddedCopy(input);
             PrepareBatch(batch);
-            void* padded = inputBuffer!.Pointer;
-            input.CopyTo(new Span<float>(padded, input.Length));
             fixed (float* outputPointer = output)
             {
                 Execute(padded, outputPointer);
@@ -268,7 +267,6 @@ public sealed unsafe class Linear : IDisposable
                     return;
                 }
 
-                PrepareBatch(batch);
                 fixed (float* outputPointer = output)
                 {
                     // XNNPACK reads the input while it writes the output (the fp32 GEMM does so directly), so
@@ -280,6 +278,7 @@ public sealed unsafe class Linear : IDisposable
                         throw LengthError("The output overlaps the input buffer; write it elsewhere or use Run(ReadOnlySpan<float>, …), which copies the input.", OutputParameter);
                     }
 
+                    PrepareBatch(batch);
                     Execute(buffer.Pointer, outputPointer);
                 }
             }
@@ -341,7 +340,26 @@ public sealed unsafe class Linear : IDisposable
 
     private static ArgumentException LengthError(string message, string parameterName) => new(message, parameterName);
 
-    /// <summary>Reshapes the runtime when the batch changes and grows the padded input buffer; nothing else allocates.</summary>
+    /// <summary>
+    /// Copies the input into the layer's own buffer, which carries XNN_EXTRA_BYTES of padding because XNNPACK
+    /// reads up to that much past the end of an input array. The buffer only grows (a native allocation) when a
+    /// batch larger than any before arrives; the steady state allocates nothing.
+    /// </summary>
+    private void* PaddedCopy(ReadOnlySpan<float> input)
+    {
+        nuint needed = ((nuint)input.Length * sizeof(float)) + NativeMethods.XNN_EXTRA_BYTES;
+        if (inputBuffer is null || inputBuffer.ByteLength < needed)
+        {
+            inputBuffer?.Dispose();
+            inputBuffer = null;
+            inputBuffer = NativeBuffer.Allocate(needed);
+        }
+
+        input.CopyTo(new Span<float>(inputBuffer.Pointer, input.Length));
+        return inputBuffer.Pointer;
+    }
+
+    /// <summary>Reshapes the runtime when the batch changes, and only then.</summary>
     private void PrepareBatch(int batch)
     {
         if (batch == reshapedBatch)
@@ -349,21 +367,14 @@ public sealed unsafe class Linear : IDisposable
             return;
         }
 
+        // Forget the old shape first: if reshaping fails, the next call tries again.
+        reshapedBatch = -1;
+        setupInput = null;
         Reshape(runtime, batch, InputChannels);
         reshapedBatch = batch;
-        setupInput = null;
         if (workspace is not null)
         {
             workspace.Generation++;
-        }
-
-        // XNNPACK reads up to XNN_EXTRA_BYTES past the end of an input array, so the buffer carries that much padding.
-        nuint needed = ((nuint)batch * (nuint)InputChannels * sizeof(float)) + NativeMethods.XNN_EXTRA_BYTES;
-        if (inputBuffer is null || inputBuffer.ByteLength < needed)
-        {
-            inputBuffer?.Dispose();
-            inputBuffer = null;
-            inputBuffer = NativeBuffer.Allocate(needed);
         }
     }
 
