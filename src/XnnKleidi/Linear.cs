@@ -83,6 +83,9 @@ public sealed unsafe class Linear : IDisposable
     /// <summary>What <see cref="ActivationPacking.Auto"/> measured; null when nothing was timed.</summary>
     public ActivationPackingTiming? AutoTiming { get; }
 
+    /// <summary>How many times Run has reshaped the runtime (for the tests: only a new batch size may cost one).</summary>
+    internal int ReshapeCount { get; private set; }
+
     private Lock Gate => workspace?.Gate ?? ownGate;
 
     /// <summary>Builds a layer from fp32 weights [outputChannels, inputChannels] row-major, quantized with <paramref name="scheme"/>.</summary>
@@ -372,6 +375,7 @@ public sealed unsafe class Linear : IDisposable
         setupInput = null;
         Reshape(runtime, batch, InputChannels);
         reshapedBatch = batch;
+        ReshapeCount++;
         if (workspace is not null)
         {
             workspace.Generation++;

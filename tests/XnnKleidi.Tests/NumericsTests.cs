@@ -138,6 +138,27 @@ public sealed class NumericsTests
     }
 
     [Test]
+    public void Run_ReshapesOnlyWhenTheBatchChanges()
+    {
+        const int K = 32, N = 4;
+        using Linear linear = Linear.Create(K, N, TestData.Uniform(N * K, -1f, 1f, seed: 9), WeightScheme.Qc8w);
+        using var padded = new PaddedInputBuffer(5 * K);
+
+        // 1 (new), 1, 1, 5 (new), 5 through the padded overload, 0 (nothing runs), 5, 1 (new).
+        foreach (int batch in new[] { 1, 1, 1, 5 })
+        {
+            linear.Run(new float[batch * K], new float[batch * N], batch);
+        }
+
+        linear.Run(padded, new float[5 * N], 5);
+        linear.Run([], [], 0);
+        linear.Run(new float[5 * K], new float[5 * N], 5);
+        linear.Run(new float[K], new float[N], 1);
+
+        Assert.That(linear.ReshapeCount, Is.EqualTo(3));
+    }
+
+    [Test]
     public void Run_PaddedInputBuffer_GivesTheSameOutputAsASpan()
     {
         const int K = 17, N = 7, Batch = 5;
