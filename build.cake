@@ -159,11 +159,33 @@ Task("TestXnnpackKernels")
     }
 });
 
+// ---- Bindings ----------------------------------------------------------------------
+// The raw C# layer is generated from the pinned headers by our clang-based generator
+// and committed; see bindings/bindings.json for its settings.
+const string generatorProject = "bindings/XnnKleidi.Bindings.Generator";
+
+Task("Bindings")
+    .Description("Regenerates bindings/Generated from the pinned headers.")
+    .IsDependentOn("Sources")
+    .Does(() =>
+{
+    Run("dotnet", $"run --project {generatorProject} -c {configuration} -- generate --sources \"{sourcesCacheFile}\"");
+});
+
+Task("VerifyBindings")
+    .Description("Regenerates into a temporary folder and fails with a diff if bindings/Generated is stale.")
+    .IsDependentOn("Native")
+    .Does(() =>
+{
+    Run("dotnet", $"run --project {generatorProject} -c {configuration} -- verify --sources \"{sourcesCacheFile}\"");
+});
+
 // ---- .NET test runs ------------------------------------------------------------
 
 // Runs a test executable (NUnit on Microsoft.Testing.Platform) and insists on its
-// closing line "<rid>/<cpu>: N passed, N failed" with N passed > 0 and 0 failed,
-// so that a run that executed nothing cannot pass.
+// counts, N passed > 0 and 0 failed, so that a run that executed nothing cannot pass.
+// The counts come from the suite's own closing line "<rid>/<cpu>: N passed, N failed"
+// or, for suites without one, from the platform's "succeeded:"/"failed:" summary.
 void RunTestExecutable(string label, string program, string arguments, IDictionary<string, string> environment)
 {
     Information($"> [{label}] {program} {arguments}");
@@ -176,12 +198,20 @@ void RunTestExecutable(string label, string program, string arguments, IDictiona
         RedirectedStandardOutputHandler = line => { if (line != null) Console.WriteLine(line); return line; },
     };
     var exitCode = StartProcess(program, settings, out var lines);
-    var summary = lines.Select(line => System.Text.RegularExpressions.Regex.Match(line ?? "", @"^\S+/\S+: (\d+) passed, (\d+) failed"))
-                       .LastOrDefault(match => match.Success);
-    if (summary == null)
-        throw new CakeException($"{label}: the test run printed no '<rid>/<cpu>: N passed, N failed' line (exit code {exitCode})");
-    var passed = int.Parse(summary.Groups[1].Value);
-    var failed = int.Parse(summary.Groups[2].Value);
+    var output = lines.Where(line => line != null).ToList();
+    int? LastCount(string pattern)
+    {
+        var match = output.Select(line => System.Text.RegularExpressions.Regex.Match(line, pattern)).LastOrDefault(m => m.Success);
+        return match == null ? null : int.Parse(match.Groups[1].Value);
+    }
+    var summary = output.Select(line => System.Text.RegularExpressions.Regex.Match(line, @"^\S+/\S+: (\d+) passed, (\d+) failed"))
+                        .LastOrDefault(match => match.Success);
+    int? passedCount = summary != null ? int.Parse(summary.Groups[1].Value) : LastCount(@"^\s*succeeded: (\d+)\s*$");
+    int? failedCount = summary != null ? int.Parse(summary.Groups[2].Value) : LastCount(@"^\s*failed: (\d+)\s*$");
+    if (passedCount == null || failedCount == null)
+        throw new CakeException($"{label}: the test run printed no pass/fail counts (exit code {exitCode})");
+    var passed = passedCount.Value;
+    var failed = failedCount.Value;
     Information($"{label}: {passed} passed, {failed} failed");
     if (exitCode != 0 || failed > 0 || passed == 0)
         throw new CakeException($"{label}: {passed} passed, {failed} failed, exit code {exitCode}");
@@ -229,9 +259,23 @@ Task("TestManaged")
     }
 });
 
+Task("TestBindingsGenerator")
+    .Description("The generator's own tests: verify catches a header change, type parsing, diff format.")
+    .IsDependentOn("Sources")
+    .Does(() =>
+{
+    const string project = "tests/XnnKleidi.Bindings.Generator.Tests";
+    Run("dotnet", $"build {project} -c {configuration}");
+    RunTestExecutable("generator", $"{project}/bin/{configuration}/net10.0/XnnKleidi.Bindings.Generator.Tests", "",
+        new Dictionary<string, string> { ["XNNKLEIDI_SOURCES_CMAKE"] = sourcesCacheFile.FullPath });
+});
+
 Task("Test")
-    .Description("Everything testable: native smoke tests, XNNPACK's kernel tests, artifact checks.")
+    .Description("Everything testable: native smoke tests, XNNPACK's kernel tests, artifact checks, bindings, managed tests.")
     .IsDependentOn("TestNative")
-    .IsDependentOn("TestXnnpackKernels");
+    .IsDependentOn("TestXnnpackKernels")
+    .IsDependentOn("VerifyBindings")
+    .IsDependentOn("TestBindingsGenerator")
+    .IsDependentOn("TestManaged");
 
 RunTarget(target);
