@@ -65,23 +65,26 @@ public sealed class NumericsTests
     [TestCase(WeightScheme.Qc8w)]
     [TestCase(WeightScheme.Qc4w)]
     [TestCase(WeightScheme.Qb4w)]
-    public void Run_WithClampAndNoBias_MatchesClampedReference(WeightScheme scheme)
+    public void Run_WithBiasAndClamp_MatchesClampedReference(WeightScheme scheme)
     {
         const int K = 64, N = 7, Batch = 5;
         const float Min = -0.5f, Max = 0.75f;
         LinearWeights weights = LinearWeights.Quantize(TestData.Uniform(N * K, -1f, 1f, seed: 3), N, K, scheme);
+        float[] bias = TestData.Uniform(N, -0.5f, 0.5f, seed: 13);
         double[] dequantized = Reference.Dequantize(weights);
-        using Linear linear = Linear.Create(K, N, weights, default, Min, Max);
+        using Linear linear = Linear.Create(K, N, weights, bias, Min, Max);
         float[] input = TestData.Uniform(Batch * K, -2f, 2f, seed: 4);
         var output = new float[Batch * N];
 
         linear.Run(input, output, Batch);
 
+        double[] expected = Reference.Linear(input, dequantized, bias, Batch, K, N, Min, Max);
         Assert.That(output, Has.All.InRange(Min, Max), "every output inside the clamp");
+        Assert.That(expected.Count(v => v == Min || v == Max), Is.GreaterThan(0), "the data reaches the clamp");
         TestData.AssertClose(
             output,
-            Reference.Linear(input, dequantized, null, Batch, K, N, Min, Max),
-            Reference.Tolerance(input, dequantized, null, Batch, K, N, scheme, LinearWeights.DefaultBlockSize),
+            expected,
+            Reference.Tolerance(input, dequantized, bias, Batch, K, N, scheme, LinearWeights.DefaultBlockSize),
             linear.ToString());
     }
 
