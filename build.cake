@@ -75,6 +75,16 @@ List<string> Capture(string program, string arguments)
     return lines.ToList();
 }
 
+// Replaces a file by renaming a finished copy over it: a process that has the old
+// library mapped (a test or benchmark still running) keeps its pages, where an
+// in-place overwrite would kill it with SIGBUS.
+void ReplaceFile(FilePath source, FilePath destination)
+{
+    var temporary = destination.FullPath + ".tmp";
+    System.IO.File.Copy(source.FullPath, temporary, overwrite: true);
+    System.IO.File.Move(temporary, destination.FullPath, overwrite: true);
+}
+
 void ConfigureNative(string rid, DirectoryPath buildDir, string extraOptions)
 {
     var toolchain = $" -DCMAKE_TOOLCHAIN_FILE=\"{(rid == "linux-arm64" ? arm64Toolchain : x64Toolchain)}\"";
@@ -115,7 +125,7 @@ Task("Native")
         var ridOut = nativeOutRoot.Combine(rid);
         EnsureDirectoryExists(ridOut);
         var library = buildDir.CombineWithFilePath("libxnnkleidi.so");
-        CopyFile(library, ridOut.CombineWithFilePath("libxnnkleidi.so"));
+        ReplaceFile(library, ridOut.CombineWithFilePath("libxnnkleidi.so"));
         Run("bash", $"cmake/check-native-library.sh \"{library}\" {rid} {maxGlibc}");
 
         // What the C compiler says about struct layouts, for the managed layout test.
@@ -198,7 +208,10 @@ void RunTestExecutable(string label, string program, string arguments, IDictiona
         RedirectedStandardOutputHandler = line => { if (line != null) Console.WriteLine(line); return line; },
     };
     var exitCode = StartProcess(program, settings, out var lines);
-    var output = lines.Where(line => line != null).ToList();
+    // The runners colour their summaries even when redirected; compare plain text.
+    var output = lines.Where(line => line != null)
+                      .Select(line => System.Text.RegularExpressions.Regex.Replace(line, @"\x1B\[[0-9;]*[A-Za-z]", ""))
+                      .ToList();
     int? LastCount(string pattern)
     {
         var match = output.Select(line => System.Text.RegularExpressions.Regex.Match(line, pattern)).LastOrDefault(m => m.Success);
@@ -212,7 +225,8 @@ void RunTestExecutable(string label, string program, string arguments, IDictiona
         throw new CakeException($"{label}: the test run printed no pass/fail counts (exit code {exitCode})");
     var passed = passedCount.Value;
     var failed = failedCount.Value;
-    Information($"{label}: {passed} passed, {failed} failed");
+    // Plain, uncoloured: CI reads this closing line.
+    Console.WriteLine($"{label}: {passed} passed, {failed} failed");
     if (exitCode != 0 || failed > 0 || passed == 0)
         throw new CakeException($"{label}: {passed} passed, {failed} failed, exit code {exitCode}");
 }
@@ -233,7 +247,7 @@ DirectoryPath PublishForArm64(string project, string name)
     // The NuGet layout, which the library's resolver looks at first.
     var nativeDir = output.Combine("runtimes/linux-arm64/native");
     EnsureDirectoryExists(nativeDir);
-    CopyFile(nativeOutRoot.CombineWithFilePath("linux-arm64/libxnnkleidi.so"), nativeDir.CombineWithFilePath("libxnnkleidi.so"));
+    ReplaceFile(nativeOutRoot.CombineWithFilePath("linux-arm64/libxnnkleidi.so"), nativeDir.CombineWithFilePath("libxnnkleidi.so"));
     return output;
 }
 
