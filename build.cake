@@ -236,6 +236,8 @@ void RunTestExecutable(string label, string program, string arguments, IDictiona
 Dictionary<string, string> EmulatedDotnetEnvironment(string cpu) => new()
 {
     ["XNNKLEIDI_EXPECTED_CPU"] = cpu,
+    // How a test starts a child process of itself: qemu-user has no binfmt_misc here.
+    ["XNNKLEIDI_TEST_LAUNCHER"] = $"qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu {cpu}",
     ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1",
     ["DOTNET_EnableWriteXorExecute"] = "0",
 };
