@@ -51,6 +51,7 @@ string Sysroot(string rid) => SourcesValue("XNNKLEIDI_SYSROOT_" + rid.ToUpperInv
 DirectoryPath KernelTestBuildDir(string rid) => buildRoot.Combine(rid + "-kernel-tests");
 
 // Runs a program and fails the build on a non-zero exit, naming the command.
+#nullable enable
 void Run(string program, string arguments, DirectoryPath? workingDirectory = null, IDictionary<string, string>? environment = null)
 {
     Information($"> {program} {arguments}");
@@ -273,6 +274,35 @@ Task("TestManaged")
                 $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{published.CombineWithFilePath("XnnKleidi.Tests")}\"",
                 EmulatedDotnetEnvironment(cpu));
     }
+});
+
+// ---- Package ----------------------------------------------------------------------
+var packagesDir = artifactsDir.Combine("packages");
+
+FilePath PackedPackage()
+{
+    var packages = GetFiles($"{packagesDir}/XnnKleidi.*.nupkg")
+        .Where(file => System.Text.RegularExpressions.Regex.IsMatch(file.GetFilename().FullPath, @"^XnnKleidi\.\d+\.\d+\.\d+.*\.nupkg$"))
+        .ToList();
+    if (packages.Count != 1)
+        throw new CakeException($"expected one XnnKleidi package in {packagesDir}, found {packages.Count}");
+    return packages[0];
+}
+
+Task("Pack")
+    .Description("Packs artifacts/packages/XnnKleidi.<version>.nupkg (+ .snupkg) with both RIDs' native libraries, and validates it.")
+    .IsDependentOn("Native")
+    .Does(() =>
+{
+    if (SelectedRids().Length != allRids.Length)
+        throw new CakeException("Pack needs every RID's native library; run it without --rid");
+    var noticesFile = artifactsDir.CombineWithFilePath("packaging/THIRD-PARTY-NOTICES.txt");
+    EnsureDirectoryExists(noticesFile.GetDirectory());
+    Run("bash", $"cmake/third-party-notices.sh \"{sourcesCacheFile}\" \"{noticesFile}\"");
+    if (DirectoryExists(packagesDir))
+        DeleteDirectory(packagesDir, new DeleteDirectorySettings { Recursive = true, Force = true });
+    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
+    Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\"");
 });
 
 Task("TestBindingsGenerator")

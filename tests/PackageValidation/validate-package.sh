@@ -29,7 +29,7 @@ require build/native/include/xnnpack.h
 require build/native/include/pthreadpool.h
 require build/native/include/xnnkleidi.h
 require THIRD-PARTY-NOTICES.txt
-require LICENSE.txt
+require LICENSE
 require README.md
 grep -qE '^lib/net[0-9.]+/XnnKleidi\.dll$' <<<"$entries" || fail "no managed XnnKleidi.dll under lib/"
 
