@@ -305,6 +305,57 @@ Task("Pack")
     Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\"");
 });
 
+// The consumer test: a console app that references only the package, built outside the
+// work tree into a throw-away NuGet folder, run on x64, on arm64 under QEMU (max must pack,
+// cortex-a72 must not, with its reason), and both again on bullseye's glibc 2.31.
+Task("TestPackage")
+    .Description("Builds tests/PackageConsumer against the packed package only and runs it per RID, CPU model and glibc.")
+    .IsDependentOn("Pack")
+    .Does(() =>
+{
+    var version = System.Text.RegularExpressions.Regex.Match(PackedPackage().GetFilename().FullPath, @"^XnnKleidi\.(.+)\.nupkg$").Groups[1].Value;
+    var work = new DirectoryPath(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "xnnkleidi-package-consumer"));
+    if (DirectoryExists(work))
+        DeleteDirectory(work, new DeleteDirectorySettings { Recursive = true, Force = true });
+    var project = work.Combine("src");
+    EnsureDirectoryExists(project);
+    CopyFiles("tests/PackageConsumer/*", project);
+    // Only XnnKleidi comes from artifacts/packages, into an empty package folder; the
+    // machine's own NuGet folder serves the .NET runtime packs read-only, as a fallback.
+    var nugetPackages = work.Combine("nuget-packages");
+    var fallback = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+    var restoreProperties = $"-p:XnnKleidiVersion={version} -p:RestoreAdditionalProjectSources=\"{packagesDir}\" " +
+                            $"-p:RestorePackagesPath=\"{nugetPackages}\" -p:RestoreFallbackFolders=\"{fallback}\"";
+    var consumer = project.CombineWithFilePath("PackageConsumer.csproj");
+
+    var x64Out = work.Combine("linux-x64");
+    Run("dotnet", $"publish \"{consumer}\" -c {configuration} -r linux-x64 --self-contained -o \"{x64Out}\" {restoreProperties}", work);
+    var arm64Out = work.Combine("linux-arm64");
+    Run("dotnet", $"publish \"{consumer}\" -c {configuration} -r linux-arm64 --self-contained -o \"{arm64Out}\" {restoreProperties}", work);
+    if (GetFiles($"{nugetPackages}/xnnkleidi/{version}/*.nupkg").Count != 1)
+        throw new CakeException($"XnnKleidi {version} was not restored into the throw-away folder {nugetPackages}");
+
+    var x64App = x64Out.CombineWithFilePath("PackageConsumer").FullPath;
+    var arm64App = arm64Out.CombineWithFilePath("PackageConsumer").FullPath;
+    RunTestExecutable("package-consumer linux-x64/x64", x64App, "",
+        new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
+    foreach (var cpu in new[] { "max", "cortex-a72" })
+        RunTestExecutable($"package-consumer linux-arm64/{cpu}", "qemu-aarch64-static",
+            $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
+
+    // Debian 11's C and C++ runtime (glibc 2.31): QEMU user mode runs the app with that
+    // root as its only library root, for x64 as well, which binfmt-less chroot cannot.
+    var x64Root = SourcesValue("XNNKLEIDI_RUNTIME_LINUX_X64");
+    var arm64Root = SourcesValue("XNNKLEIDI_RUNTIME_LINUX_ARM64");
+    var x64BullseyeEnvironment = EmulatedDotnetEnvironment("x64");
+    x64BullseyeEnvironment.Remove("XNNKLEIDI_TEST_LAUNCHER");
+    RunTestExecutable("package-consumer linux-x64/x64 on glibc 2.31", "qemu-x86_64-static",
+        $"-L \"{x64Root}\" \"{x64App}\"", x64BullseyeEnvironment);
+    foreach (var cpu in new[] { "max", "cortex-a72" })
+        RunTestExecutable($"package-consumer linux-arm64/{cpu} on glibc 2.31", "qemu-aarch64-static",
+            $"-L \"{arm64Root}\" -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
+});
+
 Task("TestBindingsGenerator")
     .Description("The generator's own tests: verify catches a header change, type parsing, diff format.")
     .IsDependentOn("Sources")
@@ -317,11 +368,12 @@ Task("TestBindingsGenerator")
 });
 
 Task("Test")
-    .Description("Everything testable: native smoke tests, XNNPACK's kernel tests, artifact checks, bindings, managed tests.")
+    .Description("Everything testable: native smoke tests, XNNPACK's kernel tests, artifact checks, bindings, managed tests, the package.")
     .IsDependentOn("TestNative")
     .IsDependentOn("TestXnnpackKernels")
     .IsDependentOn("VerifyBindings")
     .IsDependentOn("TestBindingsGenerator")
-    .IsDependentOn("TestManaged");
+    .IsDependentOn("TestManaged")
+    .IsDependentOn("TestPackage");
 
 RunTarget(target);

@@ -180,12 +180,12 @@ while IFS=$'\t' read -r name kind package version file sha; do
     source_file="$download_dir/$file"
   fi
   verify_or_fail "$source_file" "$sha"
-  if [[ "$kind" == sysroot:* ]]; then
-    # Part of a sysroot: unpacked together with the other parts of its RID below.
-    rid="${kind#sysroot:}"
-    sysroot_parts[$rid]+="$source_file"$'\n'
-    sysroot_shas[$rid]+="$sha"
-    log "ok  $name $version ($file, sysroot of $rid)"
+  if [[ "$kind" == *:* ]]; then
+    # Part of a root ("sysroot:<rid>" or "runtime:<rid>"): unpacked together with the
+    # other parts of the same root below.
+    sysroot_parts[$kind]+="$source_file"$'\n'
+    sysroot_shas[$kind]+="$sha"
+    log "ok  $name $version ($file, $kind)"
     continue
   fi
   dir="$(unpack_artifact "$name" "$kind" "$source_file" "$sha")"
@@ -196,27 +196,43 @@ while IFS=$'\t' read -r name kind package version file sha; do
   log "ok  $name $version ($file)"
 done < "$lock_file"
 
-# Each RID's sysroot is the listed Debian packages unpacked into one folder, keyed
-# by their checksums. Debian's absolute symlinks (libc.so.6, the loader) would point
-# at this machine's own C library, so they are made relative to the sysroot.
-for rid in "${!sysroot_parts[@]}"; do
-  key="$(sha256sum <<<"${sysroot_shas[$rid]}" | cut -c1-12)"
-  target="$unpack_root/sysroot-$rid-$key"
+# Each root is its Debian packages unpacked into one folder, keyed by their
+# checksums: "sysroot:<rid>" to link against, "runtime:<rid>" to run on. Debian's
+# absolute symlinks (libc.so.6, the loader) would point at this machine's own C
+# library, so they are made relative to the root.
+for root_kind in "${!sysroot_parts[@]}"; do
+  group="${root_kind%%:*}" rid="${root_kind#*:}"
+  key="$(sha256sum <<<"${sysroot_shas[$root_kind]}" | cut -c1-12)"
+  target="$unpack_root/$group-$rid-$key"
   if [[ ! -f "$target/.xnnkleidi-unpacked" ]]; then
     rm -rf "$target" "$target.tmp"
     mkdir -p "$target.tmp"
     while IFS= read -r part; do
       [[ -n "$part" ]] && dpkg-deb -x "$part" "$target.tmp"
-    done <<<"${sysroot_parts[$rid]}"
+    done <<<"${sysroot_parts[$root_kind]}"
     find "$target.tmp" -type l -lname '/*' | while IFS= read -r link; do
       ln -sfn "$(realpath -m --relative-to="$(dirname "$link")" "$target.tmp$(readlink "$link")")" "$link"
     done
+    if [[ "$group" == runtime ]]; then
+      # A loader cache of the root's own libraries: QEMU redirects the guest's
+      # /etc/ld.so.cache into the root, and without one the guest would read this
+      # machine's cache and load its newer libstdc++.
+      case "$rid" in
+        linux-x64) multiarch=x86_64-linux-gnu ;;
+        linux-arm64) multiarch=aarch64-linux-gnu ;;
+        *) fail "no multiarch folder known for $rid" ;;
+      esac
+      mkdir -p "$target.tmp/etc"
+      printf '/lib/%s\n/usr/lib/%s\n' "$multiarch" "$multiarch" > "$target.tmp/etc/ld.so.conf"
+      "$(command -v ldconfig || echo /sbin/ldconfig)" -r "$target.tmp" \
+        || fail "ldconfig could not index the $rid runtime root"
+    fi
     touch "$target.tmp/.xnnkleidi-unpacked"
     mv "$target.tmp" "$target"
   fi
-  upper="$(tr '[:lower:]-' '[:upper:]_' <<<"$rid")"
-  echo "set(XNNKLEIDI_SYSROOT_${upper} \"$target\" CACHE PATH \"glibc 2.31 sysroot for $rid\" FORCE)" >> "$output_cmake.tmp"
-  log "ok  sysroot for $rid"
+  upper="$(tr '[:lower:]-' '[:upper:]_' <<<"${group}_$rid")"
+  echo "set(XNNKLEIDI_${upper} \"$target\" CACHE PATH \"bullseye $group root for $rid\" FORCE)" >> "$output_cmake.tmp"
+  log "ok  $group root for $rid"
 done
 
 mv -f "$output_cmake.tmp" "$output_cmake"
