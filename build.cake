@@ -246,7 +246,7 @@ Dictionary<string, string> EmulatedDotnetEnvironment(string cpu) => new()
 DirectoryPath PublishForArm64(string project, string name)
 {
     var output = artifactsDir.Combine("test/linux-arm64").Combine(name);
-    Run("dotnet", $"publish {project} -c {configuration} -r linux-arm64 --self-contained -o \"{output}\" -p:UseAppHost=true");
+    Run("dotnet", $"publish {project} -c {configuration} -r linux-arm64 --self-contained -o \"{output}\"");
     // The NuGet layout, which the library's resolver looks at first.
     var nativeDir = output.Combine("runtimes/linux-arm64/native");
     EnsureDirectoryExists(nativeDir);
@@ -301,7 +301,7 @@ Task("Pack")
     Run("bash", $"cmake/third-party-notices.sh \"{sourcesCacheFile}\" \"{noticesFile}\"");
     if (DirectoryExists(packagesDir))
         DeleteDirectory(packagesDir, new DeleteDirectorySettings { Recursive = true, Force = true });
-    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
+    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
     Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\"");
 });
 
