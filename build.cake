@@ -356,6 +356,26 @@ Task("TestPackage")
             $"-L \"{arm64Root}\" -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
 });
 
+Task("TestManagedAgainstPackage")
+    .Description("The NUnit suite once more, referencing the packed package instead of the project (x64).")
+    .IsDependentOn("Pack")
+    .Does(() =>
+{
+    var version = System.Text.RegularExpressions.Regex.Match(PackedPackage().GetFilename().FullPath, @"^XnnKleidi\.(.+)\.nupkg$").Groups[1].Value;
+    var nugetPackages = new DirectoryPath(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "xnnkleidi-package-tests-nuget"));
+    if (DirectoryExists(nugetPackages))
+        DeleteDirectory(nugetPackages, new DeleteDirectorySettings { Recursive = true, Force = true });
+    var fallback = System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+    // Separate obj/ and bin/ so the package build never mixes with the project-reference build.
+    var packageBuild = artifactsDir.Combine("package-tests");
+    Run("dotnet", $"build tests/XnnKleidi.Tests/XnnKleidi.Tests.csproj -c {configuration} -p:UsePrebuiltNativePackage=true " +
+                  $"-p:XnnKleidiVersion={version} -p:RestoreAdditionalProjectSources=\"{packagesDir}\" " +
+                  $"-p:RestorePackagesPath=\"{nugetPackages}\" -p:RestoreFallbackFolders=\"{fallback}\" " +
+                  $"-p:BaseIntermediateOutputPath=\"{packageBuild}/obj/\" -p:OutputPath=\"{packageBuild}/bin/\"");
+    RunTestExecutable("package linux-x64/x64", $"{packageBuild}/bin/XnnKleidi.Tests", "",
+        new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
+});
+
 Task("TestBindingsGenerator")
     .Description("The generator's own tests: verify catches a header change, type parsing, diff format.")
     .IsDependentOn("Sources")
@@ -374,6 +394,7 @@ Task("Test")
     .IsDependentOn("VerifyBindings")
     .IsDependentOn("TestBindingsGenerator")
     .IsDependentOn("TestManaged")
-    .IsDependentOn("TestPackage");
+    .IsDependentOn("TestPackage")
+    .IsDependentOn("TestManagedAgainstPackage");
 
 RunTarget(target);
