@@ -303,6 +303,13 @@ Task("Pack")
         DeleteDirectory(packagesDir, new DeleteDirectorySettings { Recursive = true, Force = true });
     Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
     Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\"");
+
+    // Determinism: rebuild from scratch and pack again; only NuGet's timestamps may differ.
+    var repackDir = artifactsDir.Combine("packages-rebuild");
+    Run("dotnet", $"build src/XnnKleidi/XnnKleidi.csproj -c {configuration} --no-incremental -p:XnnKleidiPack=true");
+    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} --no-build -o \"{repackDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
+    Run("bash", $"tests/PackageValidation/compare-packages.sh \"{PackedPackage()}\" \"{repackDir.CombineWithFilePath(PackedPackage().GetFilename())}\"");
+    DeleteDirectory(repackDir, new DeleteDirectorySettings { Recursive = true, Force = true });
 });
 
 // The consumer test: a console app that references only the package, built outside the
