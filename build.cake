@@ -383,6 +383,67 @@ Task("TestManagedAgainstPackage")
         new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
 });
 
+// ---- The benchmark CLI (src/XnnKleidi.Cli, the `xnnkleidi` command) ---------------
+const string cliProject = "src/XnnKleidi.Cli/XnnKleidi.Cli.csproj";
+var benchArguments = Argument("bench-args", "--preset all --compare native,ort,peak");
+
+Task("Bench")
+    .Description("The main job: on this CPU, does KleidiAI activation packing pay? (xnnkleidi bench; --bench-args=... to change)")
+    .IsDependentOn("Native")
+    .Does(() =>
+{
+    Run("dotnet", $"build {cliProject} -c {configuration}");
+    var cli = $"src/XnnKleidi.Cli/bin/{configuration}/net10.0/xnnkleidi";
+    Run(cli, "info");
+    Run(cli, $"bench {benchArguments}");
+});
+
+Task("TestCli")
+    .Description("The CLI's checks: every preset validated against the reference on x64; ViT-B/16 qc8w with packing off/on/auto under QEMU max, where QP8 must be available for every scheme.")
+    .IsDependentOn("Native")
+    .Does(() =>
+{
+    if (SelectedRids().Contains("linux-x64"))
+    {
+        Run("dotnet", $"build {cliProject} -c {configuration}");
+        RunTestExecutable("xnnkleidi bench --check linux-x64/x64", $"src/XnnKleidi.Cli/bin/{configuration}/net10.0/xnnkleidi",
+            "bench --preset all --scheme qc8w,qc4w,qb4w,f32 --packing off,on,auto --check --quiet",
+            new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
+        const string cliTests = "tests/XnnKleidi.Cli.Tests";
+        Run("dotnet", $"build {cliTests} -c {configuration}");
+        RunTestExecutable("cli tests linux-x64/x64", $"{cliTests}/bin/{configuration}/net10.0/XnnKleidi.Cli.Tests", "",
+            new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
+    }
+    if (SelectedRids().Contains("linux-arm64"))
+    {
+        var published = PublishForArm64(cliProject, "XnnKleidi.Cli");
+        var app = published.CombineWithFilePath("XnnKleidi.Cli");
+        RunTestExecutable("xnnkleidi bench --check linux-arm64/max", "qemu-aarch64-static",
+            $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" bench --preset vit-b16 --scheme qc8w --packing off,on,auto --check --quiet",
+            EmulatedDotnetEnvironment("max"));
+        // Issue 7: under `max`, info must list QP8 as available for qc8w, qc4w and qb4w.
+        var settings = new ProcessSettings
+        {
+            Arguments = $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" info --json",
+            EnvironmentVariables = EmulatedDotnetEnvironment("max"),
+            RedirectStandardOutput = true,
+        };
+        var exitCode = StartProcess("qemu-aarch64-static", settings, out var lines);
+        var json = string.Join("\n", lines);
+        Console.WriteLine(json);
+        if (exitCode != 0)
+            throw new CakeException($"xnnkleidi info --json under QEMU max failed with exit code {exitCode}");
+        using var document = System.Text.Json.JsonDocument.Parse(json);
+        var packing = document.RootElement.GetProperty("activationPacking");
+        foreach (var scheme in new[] { "qc8w", "qc4w", "qb4w" })
+        {
+            if (!packing.GetProperty(scheme).GetProperty("available").GetBoolean())
+                throw new CakeException($"xnnkleidi info under QEMU max does not list QP8 as available for {scheme}");
+        }
+        Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w");
+    }
+});
+
 Task("TestBindingsGenerator")
     .Description("The generator's own tests: verify catches a header change, type parsing, diff format.")
     .IsDependentOn("Sources")
@@ -401,6 +462,7 @@ Task("Test")
     .IsDependentOn("VerifyBindings")
     .IsDependentOn("TestBindingsGenerator")
     .IsDependentOn("TestManaged")
+    .IsDependentOn("TestCli")
     .IsDependentOn("TestPackage")
     .IsDependentOn("TestManagedAgainstPackage");
 
