@@ -310,6 +310,23 @@ Task("Pack")
     Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} --no-build -o \"{repackDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
     Run("bash", $"tests/PackageValidation/compare-packages.sh \"{PackedPackage()}\" \"{repackDir.CombineWithFilePath(PackedPackage().GetFilename())}\"");
     DeleteDirectory(repackDir, new DeleteDirectorySettings { Recursive = true, Force = true });
+
+    // The CLI as a .NET tool with the same native libraries; installed into a throw-away
+    // folder from artifacts/packages and run, so the tool is proved to load them.
+    Run("dotnet", $"pack src/XnnKleidi.Cli/XnnKleidi.Cli.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPackTool=true");
+    var toolPackage = GetFiles($"{packagesDir}/XnnKleidi.Cli.*.nupkg").Single(file => !file.FullPath.EndsWith(".snupkg"));
+    var toolEntries = Capture("unzip", $"-Z1 \"{toolPackage}\"");
+    foreach (var rid in allRids)
+    {
+        if (!toolEntries.Any(entry => System.Text.RegularExpressions.Regex.IsMatch(entry, $@"^tools/net[0-9.]+/any/runtimes/{rid}/native/libxnnkleidi\.so$")))
+            throw new CakeException($"{toolPackage.GetFilename()} lacks runtimes/{rid}/native/libxnnkleidi.so");
+    }
+    var toolPath = new DirectoryPath(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "xnnkleidi-tool"));
+    if (DirectoryExists(toolPath))
+        DeleteDirectory(toolPath, new DeleteDirectorySettings { Recursive = true, Force = true });
+    var toolVersion = System.Text.RegularExpressions.Regex.Match(toolPackage.GetFilename().FullPath, @"^XnnKleidi\.Cli\.(.+)\.nupkg$").Groups[1].Value;
+    Run("dotnet", $"tool install XnnKleidi.Cli --version {toolVersion} --tool-path \"{toolPath}\" --add-source \"{packagesDir}\"");
+    Run(toolPath.CombineWithFilePath("xnnkleidi").FullPath, "info");
 });
 
 // The consumer test: a console app that references only the package, built outside the
