@@ -402,17 +402,23 @@ Task("TestManagedAgainstPackage")
 
 // ---- The benchmark CLI (src/XnnKleidi.Cli, the `xnnkleidi` command) ---------------
 const string cliProject = "src/XnnKleidi.Cli/XnnKleidi.Cli.csproj";
-var benchArguments = Argument("bench-args", "--preset all --compare native,ort,peak");
+var benchArguments = Argument("bench-args", "--preset vit-b16 --packing off,on,auto --threads 1,2 --compare native,ort,peak");
 
 Task("Bench")
-    .Description("The main job: on this CPU, does KleidiAI activation packing pay? (xnnkleidi bench; --bench-args=... to change)")
+    .Description("The main job: on this CPU, does KleidiAI activation packing pay? (xnnkleidi info, then bench; --bench-args=... to change what is measured)")
     .IsDependentOn("Native")
     .Does(() =>
 {
+    // The C harness and the peak probe (native/bench) are built by the Native target.
     Run("dotnet", $"build {cliProject} -c {configuration}");
     var cli = $"src/XnnKleidi.Cli/bin/{configuration}/net10.0/xnnkleidi";
+    var benchDirectory = artifactsDir.Combine("bench");
+    EnsureDirectoryExists(benchDirectory);
     Run(cli, "info");
-    Run(cli, $"bench {benchArguments}");
+    // The table goes to the console; the same results go to JSON, CSV and a PNG chart.
+    Run(cli, $"bench {benchArguments} --out \"{benchDirectory}/bench.json\" --out \"{benchDirectory}/bench.csv\" " +
+             $"--plot \"{benchDirectory}/bench.png\"");
+    Information($"Bench: results in {benchDirectory}/bench.json, bench.csv and bench.png");
 });
 
 Task("TestCli")

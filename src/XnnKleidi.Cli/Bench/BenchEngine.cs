@@ -181,7 +181,7 @@ internal sealed class BenchEngine
 
             if (!_options.Check)
             {
-                Measure(participants);
+                Measure(participants, harness?.ProcessId);
             }
         }
         finally
@@ -214,7 +214,7 @@ internal sealed class BenchEngine
         }
     }
 
-    private void Measure(List<Participant> participants)
+    private void Measure(List<Participant> participants, int? harnessProcessId)
     {
         if (participants.Count == 0) return;
         // Warm-up, and a first estimate of the per-call time to size the batches.
@@ -235,6 +235,10 @@ internal sealed class BenchEngine
         // Each round runs the runners in a new order (a fixed-seed shuffle, so runs repeat), so
         // that no runner always follows the same one and inherits its cache footprint and idle
         // threads every time.
+        // Other runners' worker threads may still spin from their last batch; with more than one
+        // thread per call they would take a core from the runner timed next.
+        var multiThreaded = participants[0].Result.Threads > 1;
+        int[] processIds = harnessProcessId is int harnessPid ? [Environment.ProcessId, harnessPid] : [Environment.ProcessId];
         var shuffle = new Random(20241108);
         var order = participants.ToArray();
         while (participants.Any(p => !Done(p)) && deadline.Elapsed.TotalSeconds < cap)
@@ -243,6 +247,7 @@ internal sealed class BenchEngine
             foreach (var participant in order)
             {
                 if (Done(participant)) continue;
+                if (multiThreaded) Quiescence.WaitForOtherThreads(processIds);
                 var count = participant.BatchSize;
                 if (_options.Iterations is int n) count = Math.Min(count, n - participant.Samples.Count);
                 participant.TimeBatch(count, participant.Samples);

@@ -24,6 +24,9 @@ internal sealed class NativeHarness : IDisposable
     }
 
     public string Path { get; }
+
+    /// <summary>The harness process, whose threads the engine lets settle between batches.</summary>
+    public int ProcessId => _process.Id;
     public string BuildInfo { get; private set; }
 
     /// <summary>Where the harness may be, in the order tried.</summary>
