@@ -154,9 +154,10 @@ internal static class ReportTable
         if (report.Targets.Count == 0) return;
         var table = new Table().Border(TableBorder.Rounded).Title("[bold]targets (issue 5)[/]");
         foreach (var header in new[] { "Target", "Case", "Measured", "Needed", "" }) table.AddColumn(header);
+        // Three decimals: a ratio of 1.049 against a threshold of 1.05 must not read "1.05 ... not met".
         foreach (var t in report.Targets)
         {
-            table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Where), Format.Number(t.Measured, "0.00"), Markup.Escape(t.Detail),
+            table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Where), Format.Number(t.Measured, "0.000"), Markup.Escape(t.Detail),
                 t.Met switch { true => "[green]target met[/]", false => "[red]target not met[/]", _ => "n/a" });
         }
         console.Write(table);
