@@ -128,6 +128,11 @@ Task("Native")
         var library = buildDir.CombineWithFilePath("libxnnkleidi.so");
         ReplaceFile(library, ridOut.CombineWithFilePath("libxnnkleidi.so"));
         Run("bash", $"cmake/check-native-library.sh \"{library}\" {rid} {maxGlibc}");
+        // The C harness of `xnnkleidi bench --compare native,peak` goes beside the library: the
+        // CLI looks there, and the tool package takes it from there (its RPATH is $ORIGIN).
+        var harness = buildDir.CombineWithFilePath("bench/xnnkleidi-bench");
+        if (FileExists(harness))
+            ReplaceFile(harness, ridOut.CombineWithFilePath("xnnkleidi-bench"));
 
         // What the C compiler says about struct layouts, for the managed layout test.
         var probe = buildDir.CombineWithFilePath("tests/xnnkleidi-struct-layout-probe");
@@ -318,15 +323,32 @@ Task("Pack")
     var toolEntries = Capture("unzip", $"-Z1 \"{toolPackage}\"");
     foreach (var rid in allRids)
     {
-        if (!toolEntries.Any(entry => System.Text.RegularExpressions.Regex.IsMatch(entry, $@"^tools/net[0-9.]+/any/runtimes/{rid}/native/libxnnkleidi\.so$")))
-            throw new CakeException($"{toolPackage.GetFilename()} lacks runtimes/{rid}/native/libxnnkleidi.so");
+        foreach (var file in new[] { "libxnnkleidi.so", "xnnkleidi-bench" })
+        {
+            if (!toolEntries.Any(entry => System.Text.RegularExpressions.Regex.IsMatch(entry, $@"^tools/net[0-9.]+/any/runtimes/{rid}/native/{file.Replace(".", "\\.")}$")))
+                throw new CakeException($"{toolPackage.GetFilename()} lacks runtimes/{rid}/native/{file}");
+        }
     }
+    // The tool runs where libxnnkleidi.so exists; other platforms' native files (ONNX Runtime
+    // and SkiaSharp bring them for every platform) must not be in it.
+    var foreignRuntimes = toolEntries
+        .Select(entry => System.Text.RegularExpressions.Regex.Match(entry, @"/runtimes/([^/]+)/"))
+        .Where(match => match.Success && !allRids.Contains(match.Groups[1].Value))
+        .Select(match => match.Groups[1].Value).Distinct().ToList();
+    if (foreignRuntimes.Count > 0)
+        throw new CakeException($"{toolPackage.GetFilename()} carries native files for {string.Join(", ", foreignRuntimes)}");
+    Information($"{toolPackage.GetFilename()}: {new System.IO.FileInfo(toolPackage.FullPath).Length / 1048576.0:0.0} MiB, runtimes {string.Join(", ", allRids)} only");
     var toolPath = new DirectoryPath(System.IO.Path.Combine(System.IO.Path.GetTempPath(), "xnnkleidi-tool"));
     if (DirectoryExists(toolPath))
         DeleteDirectory(toolPath, new DeleteDirectorySettings { Recursive = true, Force = true });
     var toolVersion = System.Text.RegularExpressions.Regex.Match(toolPackage.GetFilename().FullPath, @"^XnnKleidi\.Cli\.(.+)\.nupkg$").Groups[1].Value;
     Run("dotnet", $"tool install XnnKleidi.Cli --version {toolVersion} --tool-path \"{toolPath}\" --add-source \"{packagesDir}\"");
     Run(toolPath.CombineWithFilePath("xnnkleidi").FullPath, "info");
+    // The installed tool must find and start its C harness (NuGet does not keep the execute bit).
+    var toolRun = Capture(toolPath.CombineWithFilePath("xnnkleidi").FullPath, "bench --shape 16x256x256 --compare native,peak --iterations 20 --quiet");
+    toolRun.ForEach(line => Information(line));
+    if (!toolRun.Any(line => line.Contains(" 0 could not run")))
+        throw new CakeException("the installed tool could not run its C harness (--compare native)");
 });
 
 // The consumer test: a console app that references only the package, built outside the

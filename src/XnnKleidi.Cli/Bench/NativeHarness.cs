@@ -47,12 +47,34 @@ internal sealed class NativeHarness : IDisposable
         }
     }
 
+    /// <summary>
+    /// NuGet does not keep Unix file modes, so in an installed tool package the harness arrives
+    /// without its execute bit. The owner may set it; anyone else gets the start error, which
+    /// the caller reports as "comparison unavailable".
+    /// </summary>
+    private static void EnsureExecutable(string path)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try
+        {
+            var mode = File.GetUnixFileMode(path);
+            if ((mode & UnixFileMode.UserExecute) == 0)
+            {
+                File.SetUnixFileMode(path, mode | UnixFileMode.UserExecute);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+        }
+    }
+
     /// <summary>Starts the harness, or explains in one sentence why it could not.</summary>
     public static NativeHarness Start()
     {
         foreach (var candidate in Candidates())
         {
             if (!File.Exists(candidate)) continue;
+            EnsureExecutable(candidate);
             var info = new ProcessStartInfo(candidate)
             {
                 RedirectStandardInput = true,
