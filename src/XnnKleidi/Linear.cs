@@ -22,6 +22,7 @@ public sealed unsafe class Linear : IDisposable
 {
     private const uint InputId = 0;
     private const uint OutputId = 1;
+    private const string InputParameter = "input";
     private const string OutputParameter = "output";
 
     /// <summary>
@@ -34,6 +35,7 @@ public sealed unsafe class Linear : IDisposable
     private readonly XnnWorkspace? workspace;
     private readonly XnnWeightsCache? weightsCache;
     private readonly RuntimeHandle runtime;
+    private readonly bool rejectNonFiniteInput;
     private NativeBuffer? inputBuffer;
     private int reshapedBatch = -1;
     private void* setupInput;
@@ -56,6 +58,8 @@ public sealed unsafe class Linear : IDisposable
         workspace = options.Workspace;
         weightsCache = options.WeightsCache;
         this.runtime = runtime;
+        // fp32 weights skip the dynamic quantization; NaN and ±Inf flow through them as through any fp32 matmul.
+        rejectNonFiniteInput = options.RejectNonFiniteInput && weights.Scheme != WeightScheme.F32;
         OperatorNames = operatorNames;
         ActivationPackingActive = operatorNames.Any(name => name.Contains("QP8", StringComparison.Ordinal));
         PackingFallbackReason = packingFallbackReason;
@@ -129,6 +133,7 @@ public sealed unsafe class Linear : IDisposable
     /// <param name="outputMax">Upper clamp of the output; must be greater than <paramref name="outputMin"/>.</param>
     /// <param name="options">Packing mode, thread pool, weights cache, workspace; null for the defaults.</param>
     /// <exception cref="ArgumentException">An argument is invalid; <see cref="ArgumentException.ParamName"/> names it.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">K exceeds <see cref="GetMaxInputChannels"/> for the scheme.</exception>
     /// <exception cref="ObjectDisposedException">The thread pool, weights cache or workspace in <paramref name="options"/> was disposed.</exception>
     /// <exception cref="InvalidOperationException">The weights cache is finalized and does not hold these weights.</exception>
     /// <exception cref="PlatformNotSupportedException">XNNPACK does not support this CPU.</exception>
@@ -150,6 +155,17 @@ public sealed unsafe class Linear : IDisposable
             throw new ArgumentException(
                 $"The weights are [{weights.OutputChannels}, {weights.InputChannels}]; the layer is [{outputChannels}, {inputChannels}] ([outputChannels, inputChannels]).",
                 nameof(weights));
+        }
+
+        int maxInputChannels = GetMaxInputChannels(weights.Scheme);
+        if (inputChannels > maxInputChannels)
+        {
+            throw new ArgumentOutOfRangeException(
+                nameof(inputChannels),
+                inputChannels,
+                $"A {ActivationPackingSupport.Name(weights.Scheme)} layer takes at most {maxInputChannels} input channels: XNNPACK and KleidiAI sum the " +
+                $"int8 products of a row in int32, and with {inputChannels} channels some inputs overflow it and give wrong results without any error. " +
+                "Split the layer along K into several layers and add their outputs.");
         }
 
         if (!bias.IsEmpty)
@@ -220,6 +236,23 @@ public sealed unsafe class Linear : IDisposable
     }
 
     /// <summary>
+    /// The largest K (input channels) a layer with <paramref name="scheme"/> weights accepts: 66,311 for
+    /// <see cref="WeightScheme.Qc8w"/> and 65,793 for <see cref="WeightScheme.Qc4w"/>, where the kernels sum a whole row
+    /// of int8 products in int32 (⌊(2³¹ − 1) / (255 · 127)⌋ and ⌊(2³¹ − 1) / (255 · 128)⌋: an activation spans 255
+    /// quantization steps, a weight at most 127, or 128 as the 16·w the 4-bit kernels multiply with);
+    /// <see cref="int.MaxValue"/> for <see cref="WeightScheme.Qb4w"/>, which converts every block's sum to fp32 (its
+    /// block size is bounded instead), and for <see cref="WeightScheme.F32"/>.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="scheme"/> is not a defined value.</exception>
+    public static int GetMaxInputChannels(WeightScheme scheme) => scheme switch
+    {
+        WeightScheme.Qc8w => Int32Accumulator.Qc8wMaxInputChannels,
+        WeightScheme.Qc4w => Int32Accumulator.Qc4wMaxInputChannels,
+        WeightScheme.Qb4w or WeightScheme.F32 => int.MaxValue,
+        _ => throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "Unknown weight scheme."),
+    };
+
+    /// <summary>
     /// Computes <paramref name="batch"/> rows: output[m, n] = clamp(Σₖ input[m, k] · w[n, k] + bias[n]).
     /// The input is copied into the layer's own buffer, which is padded for XNNPACK's over-read; use
     /// <see cref="Run(PaddedInputBuffer, Span{float}, int)"/> to skip the copy.
@@ -227,7 +260,9 @@ public sealed unsafe class Linear : IDisposable
     /// <param name="input">Exactly batch × <see cref="InputChannels"/> floats, row-major.</param>
     /// <param name="output">Exactly batch × <see cref="OutputChannels"/> floats, row-major.</param>
     /// <param name="batch">M, the number of rows; may change between calls (the layer reshapes only when it does).</param>
-    /// <exception cref="ArgumentException">A length does not match the batch, or the batch is negative.</exception>
+    /// <exception cref="ArgumentException">A length does not match the batch, the batch is negative, or (quantized weights,
+    /// unless <see cref="LinearOptions.RejectNonFiniteInput"/> is off) the input holds NaN or ±Inf; the message names its
+    /// row and column. The check is fused with the copy and costs no extra pass over the input.</exception>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
     public void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
@@ -256,7 +291,10 @@ public sealed unsafe class Linear : IDisposable
     /// <param name="input">At least batch × <see cref="InputChannels"/> floats.</param>
     /// <param name="output">Exactly batch × <see cref="OutputChannels"/> floats.</param>
     /// <param name="batch">M, the number of rows.</param>
-    /// <exception cref="ArgumentException">A length does not fit the batch, or the batch is negative.</exception>
+    /// <exception cref="ArgumentException">A length does not fit the batch, the batch is negative, the output overlaps the
+    /// input, or (quantized weights, unless <see cref="LinearOptions.RejectNonFiniteInput"/> is off) the first
+    /// batch × <see cref="InputChannels"/> floats hold NaN or ±Inf; the message names its row and column. Without a copy
+    /// to fuse it with, the check is one extra read of the input.</exception>
     /// <exception cref="ObjectDisposedException">The layer or the input buffer was disposed.</exception>
     public void Run(PaddedInputBuffer input, Span<float> output, int batch)
     {
@@ -285,6 +323,15 @@ public sealed unsafe class Linear : IDisposable
                     if ((byte*)outputPointer < inputEnd && (byte*)(outputPointer + output.Length) > inputStart)
                     {
                         throw LengthError("The output overlaps the input buffer; write it elsewhere or use Run(ReadOnlySpan<float>, …), which copies the input.", OutputParameter);
+                    }
+
+                    if (rejectNonFiniteInput)
+                    {
+                        int bad = FiniteInput.FindNonFinite(new ReadOnlySpan<float>(buffer.Pointer, batch * InputChannels));
+                        if (bad >= 0)
+                        {
+                            throw NonFiniteInputError(bad, ((float*)buffer.Pointer)[bad], InputParameter);
+                        }
                     }
 
                     PrepareBatch(batch);
@@ -364,9 +411,27 @@ public sealed unsafe class Linear : IDisposable
             inputBuffer = NativeBuffer.Allocate(needed);
         }
 
-        input.CopyTo(new Span<float>(inputBuffer.Pointer, input.Length));
+        if (rejectNonFiniteInput)
+        {
+            int bad = FiniteInput.CopyAndFindNonFinite(input, (float*)inputBuffer.Pointer);
+            if (bad >= 0)
+            {
+                throw NonFiniteInputError(bad, input[bad], InputParameter);
+            }
+        }
+        else
+        {
+            input.CopyTo(new Span<float>(inputBuffer.Pointer, input.Length));
+        }
+
         return inputBuffer.Pointer;
     }
+
+    private ArgumentException NonFiniteInputError(int index, float value, string parameterName) => new(
+        $"The input holds {value} at row {index / InputChannels}, column {index % InputChannels}. A {ActivationPackingSupport.Name(Scheme)} layer " +
+        "quantizes each input row onto int8 through the row's range, which a NaN or infinite value makes meaningless: XNNPACK " +
+        "would return finite numbers that depend on the CPU. Replace the value, or use F32 weights, which propagate it as fp32 arithmetic does.",
+        parameterName);
 
     /// <summary>Reshapes the runtime when the batch changes, and only then.</summary>
     private void PrepareBatch(int batch)

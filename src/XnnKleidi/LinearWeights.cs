@@ -6,7 +6,7 @@ namespace XnnKleidi;
 /// The weights of a <see cref="Linear"/> layer, [outputChannels, inputChannels] row-major (PyTorch's
 /// <c>nn.Linear</c> layout), in one of the <see cref="WeightScheme"/>s. Create them from fp32 with
 /// <see cref="Quantize"/>, or wrap values that are already quantized (for example exported by ExecuTorch) with
-/// <see cref="FromQc8w"/>, <see cref="FromQc4w"/> or <see cref="FromQb4w"/>. Instances are immutable and hold
+/// <see cref="FromQc8w(ReadOnlySpan{sbyte}, ReadOnlySpan{float}, int, int)"/>, <see cref="FromQc4w"/> or <see cref="FromQb4w"/>. Instances are immutable and hold
 /// their own copies.
 /// </summary>
 /// <remarks>
@@ -28,8 +28,9 @@ public sealed class LinearWeights
     // 4-bit values are stored unsigned with this zero point (XNNPACK's kernel_zero_point 8).
     private const int ZeroPoint = 8;
 
-    // The smallest positive normal fp32 (and bf16): 2^-126.
-    private const float SmallestNormal = 1.17549435E-38f;
+    // The largest |q| of each stored type: −128 is refused for int8 (see Minus128Weights); 4-bit values are [−8, 7].
+    private const sbyte Int8Magnitude = 127;
+    private const int Int4Magnitude = 8;
 
     private readonly float[]? float32Values;
     private readonly sbyte[]? int8Values;
@@ -70,6 +71,9 @@ public sealed class LinearWeights
 
     /// <summary>Input channels per scale for <see cref="WeightScheme.Qb4w"/>; 0 for the other schemes.</summary>
     public int BlockSize { get; }
+
+    /// <summary>How many −128 values <see cref="Minus128Weights.ClampToMinus127"/> stored as −127; 0 otherwise.</summary>
+    public int ClampedValueCount { get; private init; }
 
     /// <summary>The fp32 values of <see cref="WeightScheme.F32"/>, N·K; empty otherwise.</summary>
     public ReadOnlyMemory<float> Float32Values => float32Values;
@@ -119,14 +123,62 @@ public sealed class LinearWeights
         };
     }
 
-    /// <summary>Wraps already quantized int8 weights with one fp32 scale per output channel (zero point 0).</summary>
-    /// <exception cref="ArgumentException">A length does not match N·K or N, or a scale is not a positive normal finite number.</exception>
-    public static LinearWeights FromQc8w(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int outputChannels, int inputChannels)
+    /// <summary>
+    /// Wraps already quantized int8 weights in [−127, 127] with one fp32 scale per output channel (zero point 0).
+    /// A −128 is refused (see <see cref="Minus128Weights"/> for why, and for the overload that clamps it).
+    /// </summary>
+    /// <exception cref="ArgumentException">A length does not match N·K or N, a value is −128 (the message names the
+    /// first one's index, output channel and input channel), or a scale is outside the valid range (see the class remarks).</exception>
+    public static LinearWeights FromQc8w(ReadOnlySpan<sbyte> values, ReadOnlySpan<float> scales, int outputChannels, int inputChannels) =>
+        FromQc8w(values, scales, outputChannels, inputChannels, Minus128Weights.Reject);
+
+    /// <summary>
+    /// Wraps already quantized int8 weights with one fp32 scale per output channel (zero point 0), doing with −128 what
+    /// <paramref name="minus128"/> says.
+    /// </summary>
+    /// <exception cref="ArgumentException">A length does not match N·K or N, a value is −128 and <paramref name="minus128"/> is
+    /// <see cref="Minus128Weights.Reject"/>, or a scale is outside the valid range (see the class remarks).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="minus128"/> is not a defined value.</exception>
+    public static LinearWeights FromQc8w(
+        ReadOnlySpan<sbyte> values,
+        ReadOnlySpan<float> scales,
+        int outputChannels,
+        int inputChannels,
+        Minus128Weights minus128)
     {
         ValidateShape(outputChannels, inputChannels, values.Length, nameof(values));
         ValidateLength(scales.Length, outputChannels, nameof(scales), "one scale per output channel");
-        ValidateScales(scales, nameof(scales));
-        return new LinearWeights(WeightScheme.Qc8w, outputChannels, inputChannels, 0, int8Values: values.ToArray(), channelScales: scales.ToArray());
+        if (!Enum.IsDefined(minus128))
+        {
+            throw new ArgumentOutOfRangeException(nameof(minus128), minus128, "Unknown way of handling −128 weights.");
+        }
+
+        ValidateChannelScales(scales, inputChannels, Int8Magnitude, nameof(scales));
+        sbyte[] copy = values.ToArray();
+        int first = Array.IndexOf(copy, sbyte.MinValue);
+        int clamped = 0;
+        if (first >= 0 && minus128 == Minus128Weights.Reject)
+        {
+            throw new ArgumentException(
+                $"Value {first} (output channel {first / inputChannels}, input channel {first % inputChannels}) is −128; qc8w weights must lie in [−127, 127]. " +
+                "XNNPACK's kernels for Arm CPUs without dotprod add two int8 products in int16, which (−128)·(−128) twice overflows, giving wrong results " +
+                "without an error. Pass Minus128Weights.ClampToMinus127 to store −128 as −127 (an error of one step on those weights).",
+                nameof(values));
+        }
+
+        for (int i = first; i >= 0 && i < copy.Length; i++)
+        {
+            if (copy[i] == sbyte.MinValue)
+            {
+                copy[i] = -Int8Magnitude;
+                clamped++;
+            }
+        }
+
+        return new LinearWeights(WeightScheme.Qc8w, outputChannels, inputChannels, 0, int8Values: copy, channelScales: scales.ToArray())
+        {
+            ClampedValueCount = clamped,
+        };
     }
 
     /// <summary>
@@ -139,7 +191,7 @@ public sealed class LinearWeights
         ValidateShape(outputChannels, inputChannels, -1, nameof(packedValues));
         ValidateLength(packedValues.Length, PackedLength(outputChannels, inputChannels), nameof(packedValues), "rows of ⌈K/2⌉ bytes, two 4-bit values a byte");
         ValidateLength(scales.Length, outputChannels, nameof(scales), "one scale per output channel");
-        ValidateScales(scales, nameof(scales));
+        ValidateChannelScales(scales, inputChannels, Int4Magnitude, nameof(scales));
         byte[] packed = packedValues.ToArray();
         if (inputChannels % 2 == 1)
         {
@@ -168,13 +220,15 @@ public sealed class LinearWeights
         ValidateBlockSize(blockSize, inputChannels, nameof(blockSize));
         ValidateLength(packedValues.Length, PackedLength(outputChannels, inputChannels), nameof(packedValues), "rows of K/2 bytes, two 4-bit values a byte");
         ValidateLength(bf16Scales.Length, outputChannels * (inputChannels / blockSize), nameof(bf16Scales), "one scale per block");
+        int blocksPerRow = inputChannels / blockSize;
         for (int i = 0; i < bf16Scales.Length; i++)
         {
             float scale = Bfloat16.ToSingle(bf16Scales[i]);
-            if (!IsUsableScale(scale))
+            if (ScaleRange.Problem(scale, inputChannels, Int4Magnitude) is { } problem)
             {
                 throw new ArgumentException(
-                    $"Scale {i} is {scale} (bf16 0x{bf16Scales[i]:X4}); XNNPACK needs positive, normal, finite scales.", nameof(bf16Scales));
+                    $"Scale {i} (output channel {i / blocksPerRow}, block {i % blocksPerRow}) is {scale:G9} (bf16 0x{bf16Scales[i]:X4}); {problem}.",
+                    nameof(bf16Scales));
             }
         }
 
@@ -207,7 +261,7 @@ public sealed class LinearWeights
                 largest = MathF.Max(largest, MathF.Abs(w));
             }
 
-            float scale = UsableScale(largest / 127f);
+            float scale = UsableScale(largest / Int8Magnitude, inputChannels, Int8Magnitude, n, nameof(weights));
             scales[n] = scale;
             for (int k = 0; k < inputChannels; k++)
             {
@@ -226,7 +280,7 @@ public sealed class LinearWeights
         for (int n = 0; n < outputChannels; n++)
         {
             ReadOnlySpan<float> row = weights.Slice(n * inputChannels, inputChannels);
-            float scale = UsableScale(Int4Scale(row));
+            float scale = UsableScale(Int4Scale(row), inputChannels, Int4Magnitude, n, nameof(weights));
             scales[n] = scale;
             Span<byte> rowBytesSpan = packed.AsSpan(n * rowBytes, rowBytes);
             rowBytesSpan.Fill(ZeroPoint | (ZeroPoint << 4)); // the padding nibble of an odd row stays 8 (zero)
@@ -248,7 +302,7 @@ public sealed class LinearWeights
             {
                 int start = (n * inputChannels) + (b * blockSize);
                 ReadOnlySpan<float> block = weights.Slice(start, blockSize);
-                ushort bits = Bfloat16.RoundUp(UsableScale(Int4Scale(block)));
+                ushort bits = Bfloat16.RoundUp(UsableScale(Int4Scale(block), inputChannels, Int4Magnitude, n, nameof(weights)));
                 scales[(n * blocksPerRow) + b] = bits;
                 WriteInt4(packed, start, block, Bfloat16.ToSingle(bits));
             }
@@ -285,14 +339,29 @@ public sealed class LinearWeights
     }
 
     /// <summary>
-    /// XNNPACK rejects scales that are zero, subnormal or infinite. An all-zero row gets scale 1 (its values
-    /// are all 0); a row so small that its scale would be subnormal gets the smallest normal scale, which still
-    /// maps each of its values inside the range.
+    /// The scale to quantize with, inside the range the layer can compute with (see <see cref="ScaleRange"/>). An all-zero
+    /// row gets scale 1 (its values are all 0); a row so small that its scale would be below 2⁻⁸² gets 2⁻⁸², which still
+    /// maps each of its values inside the range (rounding them to 0 or a few steps). Weights too large for the range are
+    /// refused: their products could leave fp32. The bf16 rounding of qb4w scales goes up, never past the bound by more
+    /// than the rounding, which <see cref="ScaleRange.Maximum"/>'s halved fp32 range absorbs.
     /// </summary>
-    private static float UsableScale(float scale) =>
-        scale == 0f ? 1f : MathF.Max(scale, SmallestNormal);
+    private static float UsableScale(float scale, int inputChannels, int largestMagnitude, int outputChannel, string weightsParameter)
+    {
+        if (scale == 0f)
+        {
+            return 1f;
+        }
 
-    private static bool IsUsableScale(float scale) => float.IsNormal(scale) && scale > 0f;
+        scale = MathF.Max(scale, ScaleRange.Minimum);
+        if (ScaleRange.Problem(scale, inputChannels, largestMagnitude) is { } problem)
+        {
+            throw new ArgumentException(
+                $"Output channel {outputChannel} holds weights up to {scale * largestMagnitude:G9} in magnitude, which need the scale {scale:G9}; {problem}.",
+                weightsParameter);
+        }
+
+        return scale;
+    }
 
     private static int ValidateShape(int outputChannels, int inputChannels, int length, string lengthParameter)
     {
@@ -331,6 +400,14 @@ public sealed class LinearWeights
             throw new ArgumentOutOfRangeException(parameter, blockSize, $"The block size must be a positive multiple of {BlockSizeMultiple} (XNNPACK's XNN_MIN_BLOCKSIZE).");
         }
 
+        if (blockSize > Int32Accumulator.Qb4wMaxBlockSize)
+        {
+            throw new ArgumentOutOfRangeException(
+                parameter,
+                blockSize,
+                $"The block size must be at most {Int32Accumulator.Qb4wMaxBlockSize}: the kernels sum each block's int8 products in int32, which a longer block can overflow, giving wrong results without an error.");
+        }
+
         if (inputChannels % blockSize != 0)
         {
             throw new ArgumentException(
@@ -358,13 +435,13 @@ public sealed class LinearWeights
         }
     }
 
-    private static void ValidateScales(ReadOnlySpan<float> scales, string parameter)
+    private static void ValidateChannelScales(ReadOnlySpan<float> scales, int inputChannels, int largestMagnitude, string parameter)
     {
         for (int i = 0; i < scales.Length; i++)
         {
-            if (!IsUsableScale(scales[i]))
+            if (ScaleRange.Problem(scales[i], inputChannels, largestMagnitude) is { } problem)
             {
-                throw new ArgumentException($"Scale {i} is {scales[i]}; XNNPACK needs positive, normal, finite scales.", parameter);
+                throw new ArgumentException($"Scale {i} (output channel {i}) is {scales[i]:G9}; {problem}.", parameter);
             }
         }
     }

@@ -158,11 +158,17 @@ internal static unsafe class NativeLibraryLoader
         return candidates;
     }
 
-    private static (IntPtr Handle, LoadAttempt Attempt) TryLoad(string path)
+    internal static (IntPtr Handle, LoadAttempt Attempt) TryLoad(string path)
     {
         if (!File.Exists(path))
         {
             return (IntPtr.Zero, new LoadAttempt(path, "not found"));
+        }
+
+        // dlopen says "wrong ELF class" or "invalid ELF header"; the header itself says which architecture the file is for.
+        if (ElfLibraryCheck.Problem(path, RuntimeInformation.ProcessArchitecture) is { } problem)
+        {
+            return (IntPtr.Zero, new LoadAttempt(path, problem));
         }
 
         IntPtr loaded;
