@@ -58,8 +58,7 @@ public sealed unsafe class Linear : IDisposable
         workspace = options.Workspace;
         weightsCache = options.WeightsCache;
         this.runtime = runtime;
-        // fp32 weights skip the dynamic quantization; NaN and ±Inf flow through them as through any fp32 matmul.
-        rejectNonFiniteInput = options.RejectNonFiniteInput && weights.Scheme != WeightScheme.F32;
+        rejectNonFiniteInput = options.RejectNonFiniteInput;
         OperatorNames = operatorNames;
         ActivationPackingActive = operatorNames.Any(name => name.Contains("QP8", StringComparison.Ordinal));
         PackingFallbackReason = packingFallbackReason;
@@ -260,9 +259,9 @@ public sealed unsafe class Linear : IDisposable
     /// <param name="input">Exactly batch × <see cref="InputChannels"/> floats, row-major.</param>
     /// <param name="output">Exactly batch × <see cref="OutputChannels"/> floats, row-major.</param>
     /// <param name="batch">M, the number of rows; may change between calls (the layer reshapes only when it does).</param>
-    /// <exception cref="ArgumentException">A length does not match the batch, the batch is negative, or (quantized weights,
-    /// unless <see cref="LinearOptions.RejectNonFiniteInput"/> is off) the input holds NaN or ±Inf; the message names its
-    /// row and column. The check is fused with the copy and costs no extra pass over the input.</exception>
+    /// <exception cref="ArgumentException">A length does not match the batch, the batch is negative, or (unless
+    /// <see cref="LinearOptions.RejectNonFiniteInput"/> is off) the input holds NaN or ±Inf; the message names its row and
+    /// column. The check is fused with the copy and costs no extra pass over the input.</exception>
     /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
     public void Run(ReadOnlySpan<float> input, Span<float> output, int batch)
     {
@@ -292,7 +291,7 @@ public sealed unsafe class Linear : IDisposable
     /// <param name="output">Exactly batch × <see cref="OutputChannels"/> floats.</param>
     /// <param name="batch">M, the number of rows.</param>
     /// <exception cref="ArgumentException">A length does not fit the batch, the batch is negative, the output overlaps the
-    /// input, or (quantized weights, unless <see cref="LinearOptions.RejectNonFiniteInput"/> is off) the first
+    /// input, or (unless <see cref="LinearOptions.RejectNonFiniteInput"/> is off) the first
     /// batch × <see cref="InputChannels"/> floats hold NaN or ±Inf; the message names its row and column. Without a copy
     /// to fuse it with, the check is one extra read of the input.</exception>
     /// <exception cref="ObjectDisposedException">The layer or the input buffer was disposed.</exception>
@@ -428,9 +427,12 @@ public sealed unsafe class Linear : IDisposable
     }
 
     private ArgumentException NonFiniteInputError(int index, float value, string parameterName) => new(
-        $"The input holds {value} at row {index / InputChannels}, column {index % InputChannels}. A {ActivationPackingSupport.Name(Scheme)} layer " +
-        "quantizes each input row onto int8 through the row's range, which a NaN or infinite value makes meaningless: XNNPACK " +
-        "would return finite numbers that depend on the CPU. Replace the value, or use F32 weights, which propagate it as fp32 arithmetic does.",
+        $"The input holds {value} at row {index / InputChannels}, column {index % InputChannels}. " +
+        (Scheme == WeightScheme.F32
+            ? "XNNPACK's fp32 kernels clamp a NaN output to +Inf on x86-64 and keep it on Arm, so the result would depend on the CPU. "
+            : $"A {ActivationPackingSupport.Name(Scheme)} layer quantizes each input row onto int8 through the row's range, which a NaN or " +
+              "infinite value makes meaningless: XNNPACK would return finite numbers that depend on the CPU. ") +
+        "Replace the value, or set LinearOptions.RejectNonFiniteInput = false to run such rows anyway.",
         parameterName);
 
     /// <summary>Reshapes the runtime when the batch changes, and only then.</summary>

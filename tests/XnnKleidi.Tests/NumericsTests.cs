@@ -98,7 +98,7 @@ public sealed class NumericsTests
         LinearWeights weights = scheme switch
         {
             WeightScheme.Qc8w => LinearWeights.FromQc8w(
-                Enumerable.Range(0, N * K).Select(_ => (sbyte)random.Next(-128, 128)).ToArray(), [0.01f, 0.02f, 0.03f], N, K),
+                Enumerable.Range(0, N * K).Select(_ => (sbyte)random.Next(-127, 128)).ToArray(), [0.01f, 0.02f, 0.03f], N, K), // −128 is refused
             WeightScheme.Qc4w => LinearWeights.FromQc4w(
                 Enumerable.Range(0, N * K / 2).Select(_ => (byte)random.Next(256)).ToArray(), [0.1f, 0.2f, 0.3f], N, K),
             _ => LinearWeights.FromQb4w(

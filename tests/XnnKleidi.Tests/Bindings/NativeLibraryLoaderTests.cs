@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using NUnit.Framework;
 using XnnKleidi.Interop;
 
@@ -45,6 +46,66 @@ public sealed class NativeLibraryLoaderTests
             .And.Contain("/app/libxnnkleidi.so: found, but did not load: version `GLIBC_2.34' not found")
             .And.Contain("./build.sh --target=Native")
             .And.Contain(NativeLibraryLoader.OverrideVariable));
+    }
+
+    [Test]
+    public void TryLoad_LibraryOfTheOtherArchitecture_SaysWhichArchitectureEachIs()
+    {
+        bool isArm = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
+        string otherRid = isArm ? "linux-x64" : "linux-arm64";
+        var (other, tried) = BindingsLocations.FindUpwards(Path.Combine("artifacts", "native", otherRid, "libxnnkleidi.so"));
+        Assert.That(other, Is.Not.Null, $"the {otherRid} library was not found; build both RIDs. Looked in:\n  " + string.Join("\n  ", tried));
+
+        var (handle, attempt) = NativeLibraryLoader.TryLoad(other!);
+
+        Assert.That(handle, Is.EqualTo(IntPtr.Zero));
+        Assert.That(attempt.Outcome, Is.EqualTo(isArm
+            ? "found, but it is an x86-64 library and this process is AArch64 (arm64): use the linux-arm64 build of libxnnkleidi.so"
+            : "found, but it is an AArch64 (arm64) library and this process is x86-64: use the linux-x64 build of libxnnkleidi.so"));
+    }
+
+    [Test]
+    public void TryLoad_FileThatIsNoLibrary_SaysItIsNotAnElfSharedLibrary()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"xnnkleidi-not-a-library-{Environment.ProcessId}.so");
+        File.WriteAllText(path, "#!/bin/sh\necho not a library\n");
+        try
+        {
+            var (handle, attempt) = NativeLibraryLoader.TryLoad(path);
+
+            Assert.That(handle, Is.EqualTo(IntPtr.Zero));
+            Assert.That(attempt.Outcome, Is.EqualTo("found, but it is not a shared library: it does not start with the ELF signature (it starts with #!/bin/s)"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [TestCase(1, "relocatable object (.o)")]
+    [TestCase(2, "executable")]
+    public void ElfCheck_ElfFileThatIsNoSharedObject_NamesItsType(int type, string name)
+    {
+        byte[] header = new byte[20];
+        "\u007fELF"u8.CopyTo(header);
+        header[4] = 2; // 64-bit
+        header[5] = 1; // little-endian
+        header[16] = (byte)type;
+        header[18] = 62; // x86-64
+        Assert.That(ElfLibraryCheck.Describe(header, Architecture.X64), Is.EqualTo($"found, but it is an ELF {name}, not a shared library"));
+        header[16] = 3;
+        Assert.That(ElfLibraryCheck.Describe(header, Architecture.X64), Is.Null);
+    }
+
+    [Test]
+    public void ElfCheck_EmptyOr32BitFile_SaysSo()
+    {
+        Assert.That(ElfLibraryCheck.Describe([], Architecture.X64), Does.EndWith("(the file is empty)"));
+        byte[] header = new byte[20];
+        "\u007fELF"u8.CopyTo(header);
+        header[4] = 1;
+        header[5] = 1;
+        Assert.That(ElfLibraryCheck.Describe(header, Architecture.Arm64), Does.StartWith("found, but it is a 32-bit ELF file; this process is AArch64 (arm64)"));
     }
 
     [Test]
