@@ -429,7 +429,7 @@ public sealed unsafe class Linear : IDisposable
     private ArgumentException NonFiniteInputError(int index, float value, string parameterName) => new(
         $"The input holds {value} at row {index / InputChannels}, column {index % InputChannels}. " +
         (Scheme == WeightScheme.F32
-            ? "XNNPACK's fp32 kernels clamp a NaN output to +Inf on x86-64 and keep it on Arm, so the result would depend on the CPU. "
+            ? "XNNPACK's fp32 output clamp turns a NaN into +Inf on x86-64, so the result would depend on the CPU. "
             : $"A {ActivationPackingSupport.Name(Scheme)} layer quantizes each input row onto int8 through the row's range, which a NaN or " +
               "infinite value makes meaningless: XNNPACK would return finite numbers that depend on the CPU. ") +
         "Replace the value, or set LinearOptions.RejectNonFiniteInput = false to run such rows anyway.",

@@ -28,7 +28,7 @@ public sealed class LinearOptions
     /// <see cref="ArgumentException"/> naming its row and column (true by default). Layers with quantized weights map each
     /// input row onto int8 through the row's range; a non-finite value makes that mapping meaningless, and XNNPACK then
     /// returns finite numbers for the row that depend on the CPU and the kernel, with no error. <see cref="WeightScheme.F32"/>
-    /// layers keep ±Inf, but their output clamp turns NaN into +Inf on x86-64 and keeps it on Arm. The check is fused with
+    /// layers keep ±Inf, but their output clamp turns NaN into +Inf on x86-64. The check is fused with
     /// the copy of the span overload and is one extra read of the input for the <see cref="PaddedInputBuffer"/> overload
     /// (the README quotes the measured cost). Turn it off only when every input is known to be finite: a non-finite value
     /// then gives an unspecified result in its own row; other rows are not affected.
