@@ -466,7 +466,7 @@ Task("TestCli")
         RunTestExecutable("xnnkleidi bench --check linux-arm64/max", "qemu-aarch64-static",
             $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" bench --preset vit-b16 --scheme qc8w --packing off,on,auto --check --quiet",
             EmulatedDotnetEnvironment("max"));
-        // Issue 7: under `max`, info must list QP8 as available for qc8w, qc4w and qb4w.
+        // Under `max`, info must list QP8 as available for qc8w, qc4w and qb4w.
         var settings = new ProcessSettings
         {
             Arguments = $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" info --json",

@@ -96,7 +96,7 @@ internal sealed class CaseResult
     public string PackingName => Packing?.ToString().ToLowerInvariant() ?? "-";
 }
 
-/// <summary>A target of issue 5, evaluated on this run.</summary>
+/// <summary>A speed target, evaluated on this run.</summary>
 internal sealed record TargetVerdict(string Target, string Where, double? Measured, double Threshold, bool? Met, string Detail);
 
 /// <summary>Everything one `bench` run measured.</summary>

@@ -1,7 +1,7 @@
 namespace XnnKleidi.Cli.Bench;
 
 /// <summary>
-/// The speed targets of issue 5, evaluated on the cases a run measured. They are benchmark
+/// The benchmark's speed targets, evaluated on the cases a run measured. They are benchmark
 /// figures: printed as met or not met, never asserted in a test. Under emulation they are not
 /// evaluated at all, because emulated timings say nothing about the CPU.
 /// </summary>

@@ -152,7 +152,7 @@ internal static class ReportTable
             return;
         }
         if (report.Targets.Count == 0) return;
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]targets (issue 5)[/]");
+        var table = new Table().Border(TableBorder.Rounded).Title("[bold]targets[/]");
         foreach (var header in new[] { "Target", "Case", "Measured", "Needed", "" }) table.AddColumn(header);
         // Three decimals: a ratio of 1.049 against a threshold of 1.05 must not read "1.05 ... not met".
         foreach (var t in report.Targets)
