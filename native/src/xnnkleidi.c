@@ -10,6 +10,7 @@
 #include "xnnpack/config.h"
 #include "xnnpack/hardware-config.h"
 #include "xnnpack/internal.h"
+#include "xnnpack/microfnptr.h"
 
 #ifndef XNNKLEIDI_XNNPACK_COMMIT
 #error "XNNKLEIDI_XNNPACK_COMMIT must be defined by the build"
@@ -136,6 +137,58 @@ uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype) {
     default:
       return 0;
   }
+}
+
+// The QP8 GEMM configuration XNNPACK's fully connected operator takes its kernels
+// from, for each weight datatype: the same xnn_init_qp8_f32_*_gemm_config() call
+// that xnn_create_fully_connected_nc_qp8_f32_{qc8w,qc4w,qb4w} makes.
+static const struct xnn_gemm_config* qp8_gemm_config(enum xnn_datatype weight_datatype) {
+  switch (weight_datatype) {
+    case xnn_datatype_qcint8:
+      return xnn_init_qp8_f32_qc8w_gemm_config();
+    case xnn_datatype_qcint4:
+      return xnn_init_qp8_f32_qc4w_gemm_config();
+    case xnn_datatype_qbint4:
+      return xnn_init_qp8_f32_qb4w_gemm_config();
+    default:
+      return NULL;
+  }
+}
+
+const void* xnnkleidi_qp8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size) {
+  if (xnnkleidi_qp8_support(weight_datatype) != xnnkleidi_qp8_available) {
+    return NULL;
+  }
+  // An empty batch is skipped by reshape_fully_connected_nc before any kernel is chosen.
+  if (batch_size == 0) {
+    return NULL;
+  }
+  const struct xnn_gemm_config* config = qp8_gemm_config(weight_datatype);
+  if (config == NULL || config->mr == 0 || config->mr > XNN_MAX_MR) {
+    return NULL;
+  }
+  // This mirrors src/operators/fully-connected-nc.c of the patched XNNPACK:
+  // - create_fully_connected_nc stores the config's mr and copies its first mr
+  //   kernels; the qp8 create functions pass &config->minmax, except that qc4w and
+  //   qb4w switch to config->linear for an unbounded output range when linear has
+  //   a kernel at mr. No qp8 config in gemm-config.c fills linear, so minmax it is;
+  //   should one ever do, the answer would depend on the output range, which this
+  //   function is not given, so it answers nothing rather than guess.
+  // - reshape_fully_connected_nc keeps that mr, except that a batch of one row
+  //   takes the 1-row kernel when the config has one (mr = 1), and then calls
+  //   gemm_cases[mr - 1].function[XNN_UARCH_DEFAULT]. Every uarch slot holds the
+  //   same pointer (xnn_init_hmp_qp8gemm_ukernel copies it).
+  // In gemm-config.c (and patch 0003 for qc8w) the i8mm configs have mr = 16 (qb4w,
+  // qc8w) or 8 (qc4w) plus a 1-row kernel; the dotprod-only 4-bit configs have
+  // mr = 1; qc8w on dotprod has mr = 16 plus a 1-row kernel.
+  const uint32_t mr = config->mr;
+  if (config->linear.gemm[mr - 1].function[XNN_UARCH_DEFAULT] != NULL) {
+    return NULL;
+  }
+  const struct gemm_fused_ukernels* kernels = &config->minmax;
+  const bool single_row_kernel = batch_size == 1 && kernels->gemm[0].function[XNN_UARCH_DEFAULT] != NULL;
+  const uint32_t selected_mr = single_row_kernel ? 1 : mr;
+  return (const void*) kernels->gemm[selected_mr - 1].function[XNN_UARCH_DEFAULT];
 }
 
 const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size) {
