@@ -1636,7 +1636,7 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern void pthreadpool_destroy(pthreadpool* threadpool);
 
-    // xnnkleidi.h: 6 of the 6 functions it declares.
+    // xnnkleidi.h: 7 of the 7 functions it declares.
 
     /// <summary>C (xnnkleidi.h): <c>uint32_t xnnkleidi_abi_version(void);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
@@ -1661,4 +1661,8 @@ internal static unsafe partial class NativeMethods
     /// <summary>C (xnnkleidi.h): <c>const char *xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern sbyte* xnnkleidi_qp8_kernel_name(xnn_datatype weight_datatype, nuint batch_size);
+
+    /// <summary>C (xnnkleidi.h): <c>const void *xnnkleidi_qp8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern void* xnnkleidi_qp8_ukernel_address(xnn_datatype weight_datatype, nuint batch_size);
 }

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration in this header changes meaning or layout. */
-#define XNNKLEIDI_ABI_VERSION 2
+#define XNNKLEIDI_ABI_VERSION 3
 
 /* CPU features as XNNPACK's hardware configuration reports them (bit flags). */
 enum xnnkleidi_cpu_feature {
@@ -101,6 +101,18 @@ uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype);
  * static.
  */
 const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);
+
+/*
+ * The address of the XNNPACK microkernel that a QP8 fully connected layer with
+ * weights of the given datatype calls for a batch of batch_size rows on this CPU:
+ * the entry of XNNPACK's QP8 GEMM configuration that its fully connected operator
+ * selects when it is reshaped to that batch. NULL when xnnkleidi_qp8_support()
+ * does not say xnnkleidi_qp8_available, and for batch_size 0 (XNNPACK runs no
+ * kernel then). The kernel is the function whose call xnnkleidi_qp8_kernel_name()
+ * names; it is exposed so that a caller can check that name against the library's
+ * own code and symbols.
+ */
+const void* xnnkleidi_qp8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size);
 
 #ifdef __cplusplus
 }  /* extern "C" */

@@ -10,6 +10,20 @@
 #include "xnnpack/config.h"
 #include "xnnpack/hardware-config.h"
 #include "xnnpack/internal.h"
+#include "xnnpack/microfnptr.h"
+
+#if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
+#include "xnnpack/gemm.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4c32p/kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p4x8_1x4x32_neon_dotprod.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4c32p/kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p8x8_1x8x32_neon_dotprod.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4c32p/kai_matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4cxp/kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4cxp/kai_matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm.h"
+#endif
 
 #ifndef XNNKLEIDI_XNNPACK_COMMIT
 #error "XNNKLEIDI_XNNPACK_COMMIT must be defined by the build"
@@ -138,46 +152,146 @@ uint32_t xnnkleidi_pack_flag_for_weights(enum xnn_datatype weight_datatype) {
   }
 }
 
-const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size) {
-  if (xnnkleidi_qp8_support(weight_datatype) != xnnkleidi_qp8_available) {
-    return NULL;
-  }
-#if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
-  // XNNPACK's fully connected operator runs its 1-row kernel when the batch is
-  // 1 and its config's largest-mr kernel otherwise; name the KleidiAI kernel
-  // behind each, as the configs in gemm-config.c set them.
-  const bool single_row = batch_size == 1;
+// The QP8 GEMM configuration XNNPACK's fully connected operator takes its kernels
+// from, for each weight datatype: the same xnn_init_qp8_f32_*_gemm_config() call
+// that xnn_create_fully_connected_nc_qp8_f32_{qc8w,qc4w,qb4w} makes.
+static const struct xnn_gemm_config* qp8_gemm_config(enum xnn_datatype weight_datatype) {
   switch (weight_datatype) {
-    case xnn_datatype_qcint8: {
-      const struct xnn_gemm_config* config = xnn_init_qp8_f32_qc8w_gemm_config();
-      const bool i8mm_set = config->log2_kr == 3;
-      if (single_row) {
-        return i8mm_set ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod"
-                        : "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod";
-      }
-      return i8mm_set ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm"
-                      : "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod";
-    }
-    case xnn_datatype_qcint4: {
-      const struct xnn_gemm_config* config = xnn_init_qp8_f32_qc4w_gemm_config();
-      if (single_row || config->mr == 1) {
-        return "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod";
-      }
-      return "kai_matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm";
-    }
-    case xnn_datatype_qbint4: {
-      const struct xnn_gemm_config* config = xnn_init_qp8_f32_qb4w_gemm_config();
-      if (config->mr == 1) {
-        return "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod";
-      }
-      return single_row ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp4x8_1x4x32_neon_dotprod"
-                        : "kai_matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_8x4x32_neon_i8mm";
-    }
+    case xnn_datatype_qcint8:
+      return xnn_init_qp8_f32_qc8w_gemm_config();
+    case xnn_datatype_qcint4:
+      return xnn_init_qp8_f32_qc4w_gemm_config();
+    case xnn_datatype_qbint4:
+      return xnn_init_qp8_f32_qb4w_gemm_config();
     default:
       return NULL;
   }
-#else
-  (void) batch_size;
+}
+
+const void* xnnkleidi_qp8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size) {
+  if (xnnkleidi_qp8_support(weight_datatype) != xnnkleidi_qp8_available) {
+    return NULL;
+  }
+  // An empty batch is skipped by reshape_fully_connected_nc before any kernel is chosen.
+  if (batch_size == 0) {
+    return NULL;
+  }
+  const struct xnn_gemm_config* config = qp8_gemm_config(weight_datatype);
+  if (config == NULL || config->mr == 0 || config->mr > XNN_MAX_MR) {
+    return NULL;
+  }
+  // This mirrors src/operators/fully-connected-nc.c of the patched XNNPACK:
+  // - create_fully_connected_nc stores the config's mr and copies its first mr
+  //   kernels; the qp8 create functions pass &config->minmax, except that qc4w and
+  //   qb4w switch to config->linear for an unbounded output range when linear has
+  //   a kernel at mr. No qp8 config in gemm-config.c fills linear, so minmax it is;
+  //   should one ever do, the answer would depend on the output range, which this
+  //   function is not given, so it answers nothing rather than guess.
+  // - reshape_fully_connected_nc keeps that mr, except that a batch of one row
+  //   takes the 1-row kernel when the config has one (mr = 1), and then calls
+  //   gemm_cases[mr - 1].function[XNN_UARCH_DEFAULT]. Every uarch slot holds the
+  //   same pointer (xnn_init_hmp_qp8gemm_ukernel copies it).
+  // In gemm-config.c (and patch 0003 for qc8w) the i8mm configs have mr = 16 (qb4w,
+  // qc8w) or 8 (qc4w) plus a 1-row kernel; the dotprod-only 4-bit configs have
+  // mr = 1; qc8w on dotprod has mr = 16 plus a 1-row kernel.
+  const uint32_t mr = config->mr;
+  if (config->linear.gemm[mr - 1].function[XNN_UARCH_DEFAULT] != NULL) {
+    return NULL;
+  }
+  const struct gemm_fused_ukernels* kernels = &config->minmax;
+  const bool single_row_kernel = batch_size == 1 && kernels->gemm[0].function[XNN_UARCH_DEFAULT] != NULL;
+  const uint32_t selected_mr = single_row_kernel ? 1 : mr;
+  return (const void*) kernels->gemm[selected_mr - 1].function[XNN_UARCH_DEFAULT];
+}
+
+#if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
+// A KleidiAI kernel: its run function, and its name as KleidiAI spells it (the run
+// function's name without "run_"). One macro writes both, so they cannot disagree
+// and the link proves the function exists.
+struct kleidiai_kernel {
+  const void* run_function;
+  const char* name;
+};
+#define KLEIDIAI_KERNEL(kernel) {(const void*) kai_run_##kernel, "kai_" #kernel}
+
+// XNNPACK's 4-bit wrappers, each named here so that the link proves it exists, with
+// the KleidiAI kernel its source file calls. Not the one its comment names: the
+// qb4w wrappers' comments name qsi4cxp kernels and an 8x4x32 GEMM, their code
+// calls qsi4c32p kernels and the 16x4x32 GEMM.
+// Only the production microkernels are linked, so only those appear.
+static const struct {
+  const void* wrapper;
+  struct kleidiai_kernel kernel;
+} xnnpack_qp8_wrappers[] = {
+    {(const void*) xnn_qp8_f32_qc4w_gemm_minmax_ukernel_1x8c16s2__aarch64_neondot,
+     KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod)},
+    {(const void*) xnn_qp8_f32_qc4w_gemm_minmax_ukernel_8x8c16s2__neoni8mm_mstep2,
+     KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm)},
+    {(const void*) xnn_qp8_f32_qb4w_gemm_minmax_ukernel_1x4c16s2__aarch64_neondot,
+     KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x8_qsi4c32p4x8_1x4x32_neon_dotprod)},
+    {(const void*) xnn_qp8_f32_qb4w_gemm_minmax_ukernel_1x8c16s2__aarch64_neondot,
+     KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x8_qsi4c32p8x8_1x8x32_neon_dotprod)},
+    {(const void*) xnn_qp8_f32_qb4w_gemm_minmax_ukernel_16x4c16s2__neoni8mm_mstep4,
+     KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm)},
+};
+
+// Patch 0003's qc8w adapters are static functions of gemm-config.c, so no name of
+// theirs can be written here. Each is a tail call into one of these KleidiAI
+// kernels, and the adapter's branch target is read from its code.
+static const struct kleidiai_kernel kleidiai_qc8w_kernels[] = {
+    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod),
+    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod),
+    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod),
+    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm),
+};
+#undef KLEIDIAI_KERNEL
+
+// The target of the first direct branch (B or BL) in the code at `function`, or
+// NULL if an indirect branch or a return comes first or none is found within
+// `max_instructions`. The adapters are a few loads and one branch; .text is
+// readable on Linux, so reading the instruction words is safe.
+static const void* first_direct_branch_target(const void* function, size_t max_instructions) {
+  const uint32_t* instructions = (const uint32_t*) function;
+  for (size_t i = 0; i < max_instructions; i++) {
+    const uint32_t instruction = instructions[i];
+    // B and BL: bits 31..26 are 000101 or 100101, imm26 counts words from this instruction.
+    if ((instruction & UINT32_C(0x7C000000)) == UINT32_C(0x14000000)) {
+      int64_t words = (int64_t) (instruction & UINT32_C(0x03FFFFFF));
+      if (words & (INT64_C(1) << 25)) {
+        words -= INT64_C(1) << 26;
+      }
+      return (const void*) ((uintptr_t) &instructions[i] + (uintptr_t) (words * 4));
+    }
+    // BR, BLR, RET and their pointer-authenticated forms: the unconditional
+    // branch (register) class, bits 31..25 = 1101011.
+    if ((instruction & UINT32_C(0xFE000000)) == UINT32_C(0xD6000000)) {
+      return NULL;
+    }
+  }
   return NULL;
+}
+#endif  // XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
+
+const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size) {
+  const void* wrapper = xnnkleidi_qp8_ukernel_address(weight_datatype, batch_size);
+  if (wrapper == NULL) {
+    return NULL;
+  }
+#if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
+  for (size_t i = 0; i < sizeof xnnpack_qp8_wrappers / sizeof xnnpack_qp8_wrappers[0]; i++) {
+    if (xnnpack_qp8_wrappers[i].wrapper == wrapper) {
+      return xnnpack_qp8_wrappers[i].kernel.name;
+    }
+  }
+  if (weight_datatype == xnn_datatype_qcint8) {
+    const void* target = first_direct_branch_target(wrapper, /*max_instructions=*/16);
+    for (size_t i = 0; i < sizeof kleidiai_qc8w_kernels / sizeof kleidiai_qc8w_kernels[0]; i++) {
+      if (target != NULL && kleidiai_qc8w_kernels[i].run_function == target) {
+        return kleidiai_qc8w_kernels[i].name;
+      }
+    }
+  }
 #endif
+  // A kernel this map does not know: no name rather than a guess.
+  return NULL;
 }

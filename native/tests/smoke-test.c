@@ -5,6 +5,7 @@
 // once without and once with the "maybe pack" flag (only where the library says a
 // QP8 kernel exists), then asserts
 //   * what xnnkleidi_qp8_support() answers for the CPU model named on the command line,
+//   * the KleidiAI kernel xnnkleidi_qp8_kernel_name() names for M = 1, 2, 17 and 197,
 //   * the operator names the runtime reports (XNN_FLAG_BASIC_PROFILING),
 //   * the outputs against a plain double-precision reference computed from the
 //     dequantized weights, within a bound derived from the activation quantization step.
@@ -246,17 +247,31 @@ static enum xnnkleidi_qp8_support expected_support(const char* cpu_model) {
   return xnnkleidi_qp8_available;
 }
 
-// The KleidiAI kernel each CPU model must select for qc8w: `max` has i8mm (kr 8),
-// `cortex-a76` only dotprod (kr 4); one row runs a GEMV kernel, more a GEMM kernel.
-static const char* expected_qc8w_kernel(const char* cpu_model, size_t batch_size) {
+// The KleidiAI kernel each CPU model must select, read from the QP8 configs in
+// gemm-config.c (qc8w: patch 0003) and the call in each wrapper's source: `max`
+// has i8mm, `cortex-a76` only dotprod. One row runs the config's 1-row kernel;
+// more rows its largest-mr kernel, which the dotprod 4-bit configs lack (mr 1).
+static const char* expected_kernel(enum scheme scheme, const char* cpu_model, size_t batch_size) {
   if (!qp8_expected(cpu_model)) return NULL;
   const bool i8mm = strcmp(cpu_model, "max") == 0;
-  if (batch_size == 1) {
-    return i8mm ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod"
-                : "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod";
+  const bool one_row = batch_size == 1;
+  switch (scheme) {
+    case scheme_qc8w:
+      if (one_row) {
+        return i8mm ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod"
+                    : "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod";
+      }
+      return i8mm ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm"
+                  : "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod";
+    case scheme_qc4w:
+      return i8mm && !one_row ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm"
+                              : "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod";
+    case scheme_qb4w:
+      if (!i8mm) return "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p8x8_1x8x32_neon_dotprod";
+      return one_row ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p4x8_1x4x32_neon_dotprod"
+                     : "kai_matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm";
   }
-  return i8mm ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm"
-              : "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod";
+  return NULL;
 }
 
 static bool same_name(const char* actual, const char* expected) {
@@ -290,15 +305,12 @@ static void run_and_check(struct layer* layer, enum scheme scheme, uint32_t conv
 // The qc8w packed path of patch 0003 over the shapes that stress it: K below, at
 // and far above KleidiAI's 32-element K padding, odd K, N below and above the
 // kernels' n step (4), M = 1 (GEMV) and M above the 16-row GEMM tile, 1 and 2 threads.
-static void check_qc8w_grid(const char* cpu_model, pthreadpool_t two_threads) {
+static void check_qc8w_grid(pthreadpool_t two_threads) {
   const uint32_t pack_flag = xnnkleidi_pack_flag_for_weights(xnn_datatype_qcint8);
   const size_t ms[] = {1, 3, 17, 197};
   const size_t ks[] = {4, 13, 768};
   const size_t ns[] = {1, 5, 3072};
   for (size_t mi = 0; mi < 4; mi++) {
-    const char* kernel = xnnkleidi_qp8_kernel_name(xnn_datatype_qcint8, ms[mi]);
-    CHECK(same_name(kernel, expected_qc8w_kernel(cpu_model, ms[mi])), "qc8w M=%zu on %s: kernel %s, expected %s",
-          ms[mi], cpu_model, kernel ? kernel : "(none)", expected_qc8w_kernel(cpu_model, ms[mi]) ?: "(none)");
     for (size_t ki = 0; ki < 3; ki++) {
       for (size_t ni = 0; ni < 3; ni++) {
         struct layer layer;
@@ -334,6 +346,7 @@ int main(int argc, char** argv) {
   CHECK(xnnkleidi_qp8_support((enum xnn_datatype) 12345) == xnnkleidi_qp8_unavailable_invalid_weight_datatype,
         "an out-of-range datatype must be rejected");
   CHECK(xnnkleidi_qp8_kernel_name(xnn_datatype_fp32, 1) == NULL, "fp32 has no QP8 kernel");
+  CHECK(xnnkleidi_qp8_ukernel_address(xnn_datatype_fp32, 1) == NULL, "fp32 has no QP8 microkernel");
   pthreadpool_t two_threads = pthreadpool_create(2);
   CHECK(two_threads != NULL, "pthreadpool_create(2) failed");
 
@@ -345,8 +358,19 @@ int main(int argc, char** argv) {
     const uint32_t pack_flag = xnnkleidi_pack_flag_for_weights(scheme_datatypes[scheme]);
     CHECK((pack_flag != 0) == qp8_expected(cpu_model), "%s on %s: pack flag 0x%x", scheme_names[scheme],
           cpu_model, pack_flag);
-    CHECK((xnnkleidi_qp8_kernel_name(scheme_datatypes[scheme], 5) != NULL) == qp8_expected(cpu_model),
-          "%s on %s: kernel name presence", scheme_names[scheme], cpu_model);
+    const size_t kernel_batches[] = {1, 2, 17, 197};
+    for (size_t b = 0; b < sizeof kernel_batches / sizeof kernel_batches[0]; b++) {
+      const size_t m = kernel_batches[b];
+      const char* kernel = xnnkleidi_qp8_kernel_name(scheme_datatypes[scheme], m);
+      const char* expected = expected_kernel((enum scheme) scheme, cpu_model, m);
+      CHECK(same_name(kernel, expected), "%s M=%zu on %s: kernel %s, expected %s", scheme_names[scheme], m,
+            cpu_model, kernel ? kernel : "(none)", expected ? expected : "(none)");
+      CHECK((xnnkleidi_qp8_ukernel_address(scheme_datatypes[scheme], m) != NULL) == qp8_expected(cpu_model),
+            "%s M=%zu on %s: microkernel address presence", scheme_names[scheme], m, cpu_model);
+    }
+    // XNNPACK skips an empty batch before it picks a kernel.
+    CHECK(xnnkleidi_qp8_ukernel_address(scheme_datatypes[scheme], 0) == NULL, "%s: M=0 has no microkernel",
+          scheme_names[scheme]);
 
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
       struct layer layer;
@@ -383,7 +407,7 @@ int main(int argc, char** argv) {
     free(output);
   }
 
-  check_qc8w_grid(cpu_model, two_threads);
+  check_qc8w_grid(two_threads);
   pthreadpool_destroy(two_threads);
   printf("%s: %d checks, %d failed\n", cpu_model, checks, failures);
   return failures == 0 ? 0 : 1;

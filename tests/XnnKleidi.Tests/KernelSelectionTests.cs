@@ -45,20 +45,33 @@ public sealed class KernelSelectionTests
         });
     }
 
-    [TestCase(1)]
-    [TestCase(5)]
-    public void ForcePacking_Qc8w_NamesTheKleidiAIKernelForThisCpu(int batch)
+    [TestCase(WeightScheme.Qc8w, 1)]
+    [TestCase(WeightScheme.Qc8w, 5)]
+    [TestCase(WeightScheme.Qc4w, 1)]
+    [TestCase(WeightScheme.Qc4w, 5)]
+    [TestCase(WeightScheme.Qb4w, 1)]
+    [TestCase(WeightScheme.Qb4w, 5)]
+    public void ForcePacking_NamesTheKleidiAIKernelForThisCpu(WeightScheme scheme, int batch)
     {
         TestEnvironment.RequireKnownCpu();
-        using Linear linear = Create(WeightScheme.Qc8w, ActivationPacking.On);
+        using Linear linear = Create(scheme, ActivationPacking.On);
 
-        // The kernels libxnnkleidi's patch 0003 selects: max has i8mm (kr 8), cortex-a76 only dotprod (kr 4); one row runs a GEMV kernel.
-        string? expected = (TestEnvironment.ExpectedCpu, batch) switch
+        // Read from the QP8 configs of gemm-config.c (qc8w: patch 0003) and the KleidiAI call in each wrapper's
+        // source: max has i8mm, cortex-a76 only dotprod. One row runs the 1-row kernel where the config has one;
+        // the dotprod 4-bit configs have only that one. The qb4w wrappers' comments name qsi4cxp kernels, but
+        // their code calls qsi4c32p ones, and the i8mm qb4w GEMM is 16x4x32, not 8x4x32.
+        string? expected = (TestEnvironment.ExpectedCpu, scheme, batch) switch
         {
-            ("max", 1) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod",
-            ("max", _) => "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm",
-            ("cortex-a76", 1) => "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod",
-            ("cortex-a76", _) => "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod",
+            ("max", WeightScheme.Qc8w, 1) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod",
+            ("max", WeightScheme.Qc8w, _) => "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm",
+            ("max", WeightScheme.Qc4w, 1) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod",
+            ("max", WeightScheme.Qc4w, _) => "kai_matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm",
+            ("max", WeightScheme.Qb4w, 1) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p4x8_1x4x32_neon_dotprod",
+            ("max", WeightScheme.Qb4w, _) => "kai_matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm",
+            ("cortex-a76", WeightScheme.Qc8w, 1) => "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod",
+            ("cortex-a76", WeightScheme.Qc8w, _) => "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod",
+            ("cortex-a76", WeightScheme.Qc4w, _) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod",
+            ("cortex-a76", WeightScheme.Qb4w, _) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p8x8_1x8x32_neon_dotprod",
             _ => null,
         };
         Assert.That(linear.GetKleidiAIKernelName(batch), Is.EqualTo(expected));
