@@ -468,7 +468,7 @@ public sealed unsafe class Linear : IDisposable
             setupGeneration = generation;
         }
 
-        XnnStatusException.ThrowIfFailed(NativeMethods.xnn_invoke_runtime(runtime.Runtime), "xnn_invoke_runtime");
+        Ensure.Success(NativeMethods.xnn_invoke_runtime(runtime.Runtime), "xnn_invoke_runtime");
     }
 
     private static void Reshape(RuntimeHandle runtime, int batch, int inputChannels)
@@ -476,9 +476,9 @@ public sealed unsafe class Linear : IDisposable
         nuint* dims = stackalloc nuint[2];
         dims[0] = (nuint)batch;
         dims[1] = (nuint)inputChannels;
-        XnnStatusException.ThrowIfFailed(
-            NativeMethods.xnn_reshape_external_value(runtime.Runtime, InputId, 2, dims), "xnn_reshape_external_value", "batch");
-        XnnStatusException.ThrowIfFailed(NativeMethods.xnn_reshape_runtime(runtime.Runtime), "xnn_reshape_runtime", "batch");
+        Ensure.Success(
+            NativeMethods.xnn_reshape_external_value(runtime.Runtime, InputId, 2, dims), "xnn_reshape_external_value");
+        Ensure.Success(NativeMethods.xnn_reshape_runtime(runtime.Runtime), "xnn_reshape_runtime");
     }
 
     private static void Setup(RuntimeHandle runtime, void* input, void* output)
@@ -488,7 +488,7 @@ public sealed unsafe class Linear : IDisposable
         externals[0].data = input;
         externals[1].id = OutputId;
         externals[1].data = output;
-        XnnStatusException.ThrowIfFailed(NativeMethods.xnn_setup_runtime_v2(runtime.Runtime, 2, externals), "xnn_setup_runtime_v2");
+        Ensure.Success(NativeMethods.xnn_setup_runtime_v2(runtime.Runtime, 2, externals), "xnn_setup_runtime_v2");
     }
 
     /// <summary>Names of the operators of a runtime created with XNN_FLAG_BASIC_PROFILING (NUL-separated, as many as num_operators says).</summary>
@@ -496,7 +496,7 @@ public sealed unsafe class Linear : IDisposable
     {
         nuint count = 0;
         nuint required = 0;
-        XnnStatusException.ThrowIfFailed(
+        Ensure.Success(
             NativeMethods.xnn_get_runtime_profiling_info(runtime, xnn_profile_info.xnn_profile_info_num_operators, (nuint)sizeof(nuint), &count, &required),
             "xnn_get_runtime_profiling_info(num_operators)");
         byte[] names = new byte[1024];
@@ -513,7 +513,7 @@ public sealed unsafe class Linear : IDisposable
                     continue;
                 }
 
-                XnnStatusException.ThrowIfFailed(status, "xnn_get_runtime_profiling_info(operator_name)");
+                Ensure.Success(status, "xnn_get_runtime_profiling_info(operator_name)");
             }
 
             break;
@@ -661,7 +661,7 @@ public sealed unsafe class Linear : IDisposable
         private RuntimeHandle CreateRuntime(uint convertFlags, bool shared)
         {
             xnn_subgraph* subgraph;
-            XnnStatusException.ThrowIfFailed(NativeMethods.xnn_create_subgraph(2, 0, &subgraph), "xnn_create_subgraph");
+            Ensure.Success(NativeMethods.xnn_create_subgraph(2, 0, &subgraph), "xnn_create_subgraph");
             try
             {
                 DefineGraph(subgraph, convertFlags);
@@ -683,12 +683,12 @@ public sealed unsafe class Linear : IDisposable
         private string[] ReadOperatorNames(uint convertFlags)
         {
             xnn_subgraph* subgraph;
-            XnnStatusException.ThrowIfFailed(NativeMethods.xnn_create_subgraph(2, 0, &subgraph), "xnn_create_subgraph");
+            Ensure.Success(NativeMethods.xnn_create_subgraph(2, 0, &subgraph), "xnn_create_subgraph");
             xnn_runtime* twin = null;
             try
             {
                 DefineGraph(subgraph, convertFlags);
-                XnnStatusException.ThrowIfFailed(
+                Ensure.Success(
                     NativeMethods.xnn_create_runtime_v4(subgraph, null, null, null, NativeMethods.XNN_FLAG_BASIC_PROFILING, &twin),
                     "xnn_create_runtime_v4(profiling)");
                 return Linear.ReadOperatorNames(twin);
@@ -715,18 +715,18 @@ public sealed unsafe class Linear : IDisposable
             uint inputId, quantizedId, weightId, outputId;
             uint biasId = NativeMethods.XNN_INVALID_VALUE_ID;
 
-            XnnStatusException.ThrowIfFailed(
+            Ensure.Success(
                 NativeMethods.xnn_define_tensor_value(subgraph, xnn_datatype.xnn_datatype_fp32, 2, inputDims, null, InputId, NativeMethods.XNN_VALUE_FLAG_EXTERNAL_INPUT, &inputId),
-                "xnn_define_tensor_value(input)", "inputChannels");
+                "xnn_define_tensor_value(input)");
             if (weights.Scheme == WeightScheme.F32)
             {
                 quantizedId = inputId;
             }
             else
             {
-                XnnStatusException.ThrowIfFailed(
+                Ensure.Success(
                     NativeMethods.xnn_define_dynamically_quantized_tensor_value(subgraph, xnn_datatype.xnn_datatype_qdint8, 2, 1, inputDims, NativeMethods.XNN_INVALID_VALUE_ID, 0, &quantizedId),
-                    "xnn_define_dynamically_quantized_tensor_value", "inputChannels");
+                    "xnn_define_dynamically_quantized_tensor_value");
             }
 
             void* weightPointer = weightData.Pointer;
@@ -741,28 +741,28 @@ public sealed unsafe class Linear : IDisposable
                 _ => NativeMethods.xnn_define_blockwise_quantized_tensor_value(
                     subgraph, xnn_datatype.xnn_datatype_qbint4, 8, (ushort*)scaleData!.Pointer, 2, 0, (nuint)weights.BlockSize, weightDims, weightPointer, NativeMethods.XNN_INVALID_VALUE_ID, 0, &weightId),
             };
-            XnnStatusException.ThrowIfFailed(status, "xnn_define_*_tensor_value(weights)", "weights");
+            Ensure.Success(status, "xnn_define_*_tensor_value(weights)");
 
             if (biasData is not null)
             {
-                XnnStatusException.ThrowIfFailed(
+                Ensure.Success(
                     NativeMethods.xnn_define_tensor_value(subgraph, xnn_datatype.xnn_datatype_fp32, 1, biasDims, biasData.Pointer, NativeMethods.XNN_INVALID_VALUE_ID, 0, &biasId),
-                    "xnn_define_tensor_value(bias)", "bias");
+                    "xnn_define_tensor_value(bias)");
             }
 
-            XnnStatusException.ThrowIfFailed(
+            Ensure.Success(
                 NativeMethods.xnn_define_tensor_value(subgraph, xnn_datatype.xnn_datatype_fp32, 2, outputDims, null, OutputId, NativeMethods.XNN_VALUE_FLAG_EXTERNAL_OUTPUT, &outputId),
-                "xnn_define_tensor_value(output)", "outputChannels");
+                "xnn_define_tensor_value(output)");
             if (weights.Scheme != WeightScheme.F32)
             {
-                XnnStatusException.ThrowIfFailed(
+                Ensure.Success(
                     NativeMethods.xnn_define_unary(subgraph, xnn_unary_operator.xnn_unary_convert, null, inputId, quantizedId, convertFlags),
-                    "xnn_define_unary(convert)", "options");
+                    "xnn_define_unary(convert)");
             }
 
-            XnnStatusException.ThrowIfFailed(
+            Ensure.Success(
                 NativeMethods.xnn_define_fully_connected(subgraph, outputMin, outputMax, quantizedId, weightId, biasId, outputId, 0),
-                "xnn_define_fully_connected", "weights");
+                "xnn_define_fully_connected");
         }
 
         private RuntimeHandle Instantiate(xnn_subgraph* subgraph, bool shared)
@@ -782,7 +782,7 @@ public sealed unsafe class Linear : IDisposable
                 xnn_runtime* created = null;
                 if (cache is null)
                 {
-                    XnnStatusException.ThrowIfFailed(
+                    Ensure.Success(
                         NativeMethods.xnn_create_runtime_v4(subgraph, null, WorkspaceOf(sharedWorkspace), PoolOf(pool), RuntimeFlags, &created),
                         "xnn_create_runtime_v4");
                 }
@@ -797,7 +797,7 @@ public sealed unsafe class Linear : IDisposable
                                 "Create every layer that shares a weights cache before running any of them, or use another cache.");
                         }
 
-                        XnnStatusException.ThrowIfFailed(
+                        Ensure.Success(
                             NativeMethods.xnn_create_runtime_v4(subgraph, cache.Handle.Cache, WorkspaceOf(sharedWorkspace), PoolOf(pool), RuntimeFlags, &created),
                             "xnn_create_runtime_v4");
                     }
@@ -867,7 +867,7 @@ public sealed unsafe class Linear : IDisposable
                 Setup(variant, input.Pointer, output.Pointer);
                 for (int i = 0; i < WarmUpRuns; i++)
                 {
-                    XnnStatusException.ThrowIfFailed(NativeMethods.xnn_invoke_runtime(variant.Runtime), "xnn_invoke_runtime");
+                    Ensure.Success(NativeMethods.xnn_invoke_runtime(variant.Runtime), "xnn_invoke_runtime");
                 }
             }
 
@@ -877,7 +877,7 @@ public sealed unsafe class Linear : IDisposable
                 for (int v = 0; v < 2; v++)
                 {
                     long before = Stopwatch.GetTimestamp();
-                    XnnStatusException.ThrowIfFailed(NativeMethods.xnn_invoke_runtime(variants[v].Runtime), "xnn_invoke_runtime");
+                    Ensure.Success(NativeMethods.xnn_invoke_runtime(variants[v].Runtime), "xnn_invoke_runtime");
                     samples[v][runs] = Stopwatch.GetTimestamp() - before;
                 }
 

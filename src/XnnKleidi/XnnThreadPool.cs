@@ -21,7 +21,7 @@ public sealed unsafe class XnnThreadPool : IDisposable
         pthreadpool* pool = NativeMethods.pthreadpool_create((nuint)threads);
         if (pool == null)
         {
-            throw new InsufficientMemoryException($"pthreadpool_create({threads}) returned NULL.");
+            throw new XnnPackException(XnnStatus.OutOfMemory, "pthreadpool_create", $"pthreadpool_create({threads}) returned NULL.");
         }
 
         handle = new ThreadPoolHandle(pool);

@@ -28,7 +28,7 @@ public sealed unsafe class XnnWeightsCache : IDisposable
     {
         XnnLibrary.EnsureInitialized();
         xnn_weights_cache_provider* cache;
-        XnnStatusException.ThrowIfFailed(NativeMethods.xnn_create_weights_cache(&cache), "xnn_create_weights_cache");
+        Ensure.Success(NativeMethods.xnn_create_weights_cache(&cache), "xnn_create_weights_cache");
         handle = new WeightsCacheHandle(cache);
     }
 
@@ -67,7 +67,7 @@ public sealed unsafe class XnnWeightsCache : IDisposable
 
             // The caller is a layer whose runtime holds a reference on the handle, so the native cache is alive
             // even if this object was disposed meanwhile.
-            XnnStatusException.ThrowIfFailed(
+            Ensure.Success(
                 NativeMethods.xnn_finalize_weights_cache(handle.Cache, xnn_weights_cache_finalization_kind.xnn_weights_cache_finalization_kind_hard),
                 "xnn_finalize_weights_cache");
             isFinalized = true;

@@ -17,7 +17,7 @@ public sealed unsafe class XnnWorkspace : IDisposable
     {
         XnnLibrary.EnsureInitialized();
         xnn_workspace* workspace;
-        XnnStatusException.ThrowIfFailed(NativeMethods.xnn_create_workspace(&workspace), "xnn_create_workspace");
+        Ensure.Success(NativeMethods.xnn_create_workspace(&workspace), "xnn_create_workspace");
         handle = new WorkspaceHandle(workspace);
     }
 

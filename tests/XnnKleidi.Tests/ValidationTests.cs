@@ -272,45 +272,64 @@ public sealed class ValidationTests
 
     private static IEnumerable<TestCaseData> StatusMappings()
     {
-        yield return new TestCaseData((int)xnn_status.xnn_status_invalid_parameter, typeof(ArgumentException));
-        yield return new TestCaseData((int)xnn_status.xnn_status_unsupported_hardware, typeof(PlatformNotSupportedException));
-        yield return new TestCaseData((int)xnn_status.xnn_status_invalid_state, typeof(InvalidOperationException));
-        yield return new TestCaseData((int)xnn_status.xnn_status_uninitialized, typeof(InvalidOperationException));
-        yield return new TestCaseData((int)xnn_status.xnn_status_reallocation_required, typeof(InvalidOperationException));
-        yield return new TestCaseData((int)xnn_status.xnn_status_out_of_memory, typeof(InsufficientMemoryException));
-        yield return new TestCaseData((int)xnn_status.xnn_status_unsupported_parameter, typeof(NotSupportedException));
-        yield return new TestCaseData((int)xnn_status.xnn_status_deprecated, typeof(NotSupportedException));
-        yield return new TestCaseData(99, typeof(InvalidOperationException));
+        // The status travels as an int: the generated enum is internal, and this method is public.
+        yield return new TestCaseData((int)xnn_status.xnn_status_invalid_parameter, XnnStatus.InvalidParameter);
+        yield return new TestCaseData((int)xnn_status.xnn_status_invalid_state, XnnStatus.InvalidState);
+        yield return new TestCaseData((int)xnn_status.xnn_status_uninitialized, XnnStatus.Uninitialized);
+        yield return new TestCaseData((int)xnn_status.xnn_status_reallocation_required, XnnStatus.ReallocationRequired);
+        yield return new TestCaseData((int)xnn_status.xnn_status_out_of_memory, XnnStatus.OutOfMemory);
+        yield return new TestCaseData((int)xnn_status.xnn_status_unsupported_parameter, XnnStatus.UnsupportedParameter);
+        yield return new TestCaseData((int)xnn_status.xnn_status_deprecated, XnnStatus.Deprecated);
+        yield return new TestCaseData(99, XnnStatus.InvalidState);
     }
 
     [TestCaseSource(nameof(StatusMappings))]
-    public void StatusMapping_EveryStatus_GivesTypedExceptionWithOperationAndCode(int status, Type expected)
+    public void StatusMapping_EveryStatus_GivesXnnPackExceptionWithStatusAndOperation(int status, XnnStatus expected)
     {
-        // The status travels as an int: the generated enum may be internal, and this method is public.
-        Exception ex = XnnStatusException.Create((xnn_status)status, "xnn_reshape_runtime", "batch");
+        Exception ex = Ensure.Failure((xnn_status)status, "xnn_reshape_runtime");
 
         Assert.Multiple(() =>
         {
-            Assert.That(ex, Is.TypeOf(expected));
-            Assert.That(ex.Message, Does.Contain("xnn_reshape_runtime"));
-            Assert.That(ex.Message, Does.Contain($"({status})"));
-            Assert.That(ex.Data[XnnStatusException.StatusKey], Is.EqualTo(status));
-            if (ex is ArgumentException argument)
-            {
-                Assert.That(argument.ParamName, Is.EqualTo("batch"));
-            }
+            Assert.That(ex, Is.TypeOf<XnnPackException>());
+            Assert.That(((XnnPackException)ex).Status, Is.EqualTo(expected));
+            Assert.That(((XnnPackException)ex).Operation, Is.EqualTo("xnn_reshape_runtime"));
+            Assert.That(ex.Message, Does.Contain("xnn_reshape_runtime").And.Contain($"({status})"));
         });
     }
 
     [Test]
-    public void StatusMapping_OutOfMemory_IsAnOutOfMemoryException()
+    public void StatusMapping_UnsupportedHardware_IsPlatformNotSupportedWrappingTheStatus()
     {
-        Assert.That(XnnStatusException.Create(xnn_status.xnn_status_out_of_memory, "xnn_create_runtime_v4"), Is.InstanceOf<OutOfMemoryException>());
+        Exception ex = Ensure.Failure(xnn_status.xnn_status_unsupported_hardware, "xnn_initialize");
+
+        Assert.That(ex, Is.TypeOf<PlatformNotSupportedException>());
+        Assert.That(ex.InnerException, Is.TypeOf<XnnPackException>());
+        Assert.That(((XnnPackException)ex.InnerException!).Status, Is.EqualTo(XnnStatus.UnsupportedHardware));
+        Assert.That(ex.Message, Does.Contain("does not support this CPU"));
+    }
+
+    [Test]
+    public void StatusMapping_OutOfMemory_IsNotAnOutOfMemoryException()
+    {
+        // Code that treats OutOfMemoryException as fatal must not end a process over one native allocation.
+        Assert.That(Ensure.Failure(xnn_status.xnn_status_out_of_memory, "xnn_create_runtime_v4"), Is.Not.InstanceOf<OutOfMemoryException>());
+    }
+
+    [Test]
+    public void XnnStatus_MatchesTheCEnumValueForValue()
+    {
+        foreach (xnn_status status in Enum.GetValues<xnn_status>())
+        {
+            string expected = string.Concat(status.ToString()["xnn_status_".Length..].Split('_').Select(word => char.ToUpperInvariant(word[0]) + word[1..]));
+            Assert.That(((XnnStatus)(int)status).ToString(), Is.EqualTo(expected), status.ToString());
+        }
+
+        Assert.That(Enum.GetValues<XnnStatus>(), Has.Length.EqualTo(Enum.GetValues<xnn_status>().Length));
     }
 
     [Test]
     public void StatusMapping_Success_DoesNotThrow()
     {
-        Assert.DoesNotThrow(() => XnnStatusException.ThrowIfFailed(xnn_status.xnn_status_success, "xnn_invoke_runtime"));
+        Assert.DoesNotThrow(() => Ensure.Success(xnn_status.xnn_status_success, "xnn_invoke_runtime"));
     }
 }

@@ -18,7 +18,7 @@ internal sealed unsafe class NativeBuffer : SafeHandle
         void* memory = NativeMemory.AlignedAlloc(Math.Max(byteLength, 1), Alignment);
         if (memory == null)
         {
-            throw new InsufficientMemoryException($"Could not allocate {byteLength} bytes of native memory.");
+            throw new XnnPackException(XnnStatus.OutOfMemory, "aligned_alloc", $"Could not allocate {byteLength} bytes of native memory.");
         }
 
         NativeMemory.Clear(memory, Math.Max(byteLength, 1));

@@ -24,7 +24,7 @@ internal static unsafe class XnnLibrary
 
             NativeLibraryLoader.EnsureLoaded();
             // xnn_initialize is idempotent; it fails with xnn_status_unsupported_hardware on CPUs XNNPACK cannot use.
-            XnnStatusException.ThrowIfFailed(NativeMethods.xnn_initialize(null), "xnn_initialize");
+            Ensure.Success(NativeMethods.xnn_initialize(null), "xnn_initialize");
             initialized = true;
         }
     }
