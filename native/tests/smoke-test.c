@@ -236,8 +236,8 @@ static void check_numerics(const struct layer* layer, const float* output, const
 }
 
 static bool qp8_expected(const char* cpu_model) {
-  // FACTS: QP8 exists for qc4w and qb4w on Arm CPUs with dotprod or i8mm, and never on
-  // x86-64; patch 0003 adds qc8w on the same CPUs.
+  // XNNPACK 4ea82e5 has QP8 GEMMs for qc4w and qb4w on Arm CPUs with dotprod or i8mm, and
+  // none on x86-64 (KleidiAI is Arm-only); patch 0003 adds qc8w on the same CPUs.
   return strcmp(cpu_model, "max") == 0 || strcmp(cpu_model, "cortex-a76") == 0;
 }
 

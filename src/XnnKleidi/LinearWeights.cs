@@ -26,11 +26,11 @@ public sealed class LinearWeights
     private const int BlockSizeMultiple = 32;
 
     // 4-bit values are stored unsigned with this zero point (XNNPACK's kernel_zero_point 8).
-    private const int ZeroPoint = 8;
+    internal const int ZeroPoint = 8;
 
     // The largest |q| of each stored type: −128 is refused for int8 (see Minus128Weights); 4-bit values are [−8, 7].
-    private const sbyte Int8Magnitude = 127;
-    private const int Int4Magnitude = 8;
+    internal const sbyte Int8Magnitude = 127;
+    internal const int Int4Magnitude = 8;
 
     private readonly float[]? float32Values;
     private readonly sbyte[]? int8Values;
@@ -38,7 +38,7 @@ public sealed class LinearWeights
     private readonly float[]? channelScales;
     private readonly ushort[]? blockScales;
 
-    private LinearWeights(
+    internal LinearWeights(
         WeightScheme scheme,
         int outputChannels,
         int inputChannels,
@@ -106,7 +106,8 @@ public sealed class LinearWeights
         WeightScheme scheme,
         int blockSize = DefaultBlockSize)
     {
-        ValidateShape(outputChannels, inputChannels, weights.Length, nameof(weights));
+        ValidateShape(outputChannels, inputChannels);
+        ValidateWeightCount(weights.Length, outputChannels, inputChannels, nameof(weights));
         ValidateScheme(scheme, nameof(scheme));
         if (scheme == WeightScheme.Qb4w)
         {
@@ -117,9 +118,9 @@ public sealed class LinearWeights
         return scheme switch
         {
             WeightScheme.F32 => new LinearWeights(scheme, outputChannels, inputChannels, 0, float32Values: weights.ToArray()),
-            WeightScheme.Qc8w => QuantizeQc8w(weights, outputChannels, inputChannels),
-            WeightScheme.Qc4w => QuantizeQc4w(weights, outputChannels, inputChannels),
-            _ => QuantizeQb4w(weights, outputChannels, inputChannels, blockSize),
+            WeightScheme.Qc8w => WeightQuantizer.Qc8w(weights, outputChannels, inputChannels),
+            WeightScheme.Qc4w => WeightQuantizer.Qc4w(weights, outputChannels, inputChannels),
+            _ => WeightQuantizer.Qb4w(weights, outputChannels, inputChannels, blockSize),
         };
     }
 
@@ -146,7 +147,8 @@ public sealed class LinearWeights
         int inputChannels,
         Minus128Weights minus128)
     {
-        ValidateShape(outputChannels, inputChannels, values.Length, nameof(values));
+        ValidateShape(outputChannels, inputChannels);
+        ValidateWeightCount(values.Length, outputChannels, inputChannels, nameof(values));
         ValidateLength(scales.Length, outputChannels, nameof(scales), "one scale per output channel");
         if (!Enum.IsDefined(minus128))
         {
@@ -188,7 +190,7 @@ public sealed class LinearWeights
     /// <exception cref="ArgumentException">A length does not match N·⌈K/2⌉ or N, or a scale is not a positive normal finite number.</exception>
     public static LinearWeights FromQc4w(ReadOnlySpan<byte> packedValues, ReadOnlySpan<float> scales, int outputChannels, int inputChannels)
     {
-        ValidateShape(outputChannels, inputChannels, -1, nameof(packedValues));
+        ValidateShape(outputChannels, inputChannels);
         ValidateLength(packedValues.Length, PackedLength(outputChannels, inputChannels), nameof(packedValues), "rows of ⌈K/2⌉ bytes, two 4-bit values a byte");
         ValidateLength(scales.Length, outputChannels, nameof(scales), "one scale per output channel");
         ValidateChannelScales(scales, inputChannels, Int4Magnitude, nameof(scales));
@@ -216,7 +218,7 @@ public sealed class LinearWeights
         int inputChannels,
         int blockSize = DefaultBlockSize)
     {
-        ValidateShape(outputChannels, inputChannels, -1, nameof(packedValues));
+        ValidateShape(outputChannels, inputChannels);
         ValidateBlockSize(blockSize, inputChannels, nameof(blockSize));
         ValidateLength(packedValues.Length, PackedLength(outputChannels, inputChannels), nameof(packedValues), "rows of K/2 bytes, two 4-bit values a byte");
         ValidateLength(bf16Scales.Length, outputChannels * (inputChannels / blockSize), nameof(bf16Scales), "one scale per block");
@@ -248,122 +250,7 @@ public sealed class LinearWeights
 
     internal ushort[]? RawBlockScales => blockScales;
 
-    private static LinearWeights QuantizeQc8w(ReadOnlySpan<float> weights, int outputChannels, int inputChannels)
-    {
-        var values = new sbyte[weights.Length];
-        var scales = new float[outputChannels];
-        for (int n = 0; n < outputChannels; n++)
-        {
-            ReadOnlySpan<float> row = weights.Slice(n * inputChannels, inputChannels);
-            float largest = 0f;
-            foreach (float w in row)
-            {
-                largest = MathF.Max(largest, MathF.Abs(w));
-            }
-
-            float scale = UsableScale(largest / Int8Magnitude, inputChannels, Int8Magnitude, n, nameof(weights));
-            scales[n] = scale;
-            for (int k = 0; k < inputChannels; k++)
-            {
-                values[(n * inputChannels) + k] = (sbyte)Math.Clamp(MathF.Round(row[k] / scale), -127f, 127f);
-            }
-        }
-
-        return new LinearWeights(WeightScheme.Qc8w, outputChannels, inputChannels, 0, int8Values: values, channelScales: scales);
-    }
-
-    private static LinearWeights QuantizeQc4w(ReadOnlySpan<float> weights, int outputChannels, int inputChannels)
-    {
-        var packed = new byte[PackedLength(outputChannels, inputChannels)];
-        int rowBytes = (inputChannels + 1) / 2;
-        var scales = new float[outputChannels];
-        for (int n = 0; n < outputChannels; n++)
-        {
-            ReadOnlySpan<float> row = weights.Slice(n * inputChannels, inputChannels);
-            float scale = UsableScale(Int4Scale(row), inputChannels, Int4Magnitude, n, nameof(weights));
-            scales[n] = scale;
-            Span<byte> rowBytesSpan = packed.AsSpan(n * rowBytes, rowBytes);
-            rowBytesSpan.Fill(ZeroPoint | (ZeroPoint << 4)); // the padding nibble of an odd row stays 8 (zero)
-            WriteInt4(rowBytesSpan, 0, row, scale);
-        }
-
-        return new LinearWeights(WeightScheme.Qc4w, outputChannels, inputChannels, 0, packedInt4Values: packed, channelScales: scales);
-    }
-
-    private static LinearWeights QuantizeQb4w(ReadOnlySpan<float> weights, int outputChannels, int inputChannels, int blockSize)
-    {
-        // K is a multiple of the block size, hence even: rows of K/2 bytes, no padding.
-        int blocksPerRow = inputChannels / blockSize;
-        var packed = new byte[PackedLength(outputChannels, inputChannels)];
-        var scales = new ushort[outputChannels * blocksPerRow];
-        for (int n = 0; n < outputChannels; n++)
-        {
-            for (int b = 0; b < blocksPerRow; b++)
-            {
-                int start = (n * inputChannels) + (b * blockSize);
-                ReadOnlySpan<float> block = weights.Slice(start, blockSize);
-                ushort bits = Bfloat16.RoundUp(UsableScale(Int4Scale(block), inputChannels, Int4Magnitude, n, nameof(weights)));
-                scales[(n * blocksPerRow) + b] = bits;
-                WriteInt4(packed, start, block, Bfloat16.ToSingle(bits));
-            }
-        }
-
-        return new LinearWeights(WeightScheme.Qb4w, outputChannels, inputChannels, blockSize, packedInt4Values: packed, blockScales: scales);
-    }
-
-    /// <summary>The smallest scale that maps every value onto [-8, 7]: max(max/7, −min/8).</summary>
-    private static float Int4Scale(ReadOnlySpan<float> values)
-    {
-        float lowest = 0f, highest = 0f;
-        foreach (float w in values)
-        {
-            lowest = MathF.Min(lowest, w);
-            highest = MathF.Max(highest, w);
-        }
-
-        return MathF.Max(highest / 7f, -lowest / 8f);
-    }
-
-    /// <summary>Writes q + 8 for each value into consecutive nibbles, starting at an even nibble index.</summary>
-    private static void WriteInt4(Span<byte> packed, long firstNibble, ReadOnlySpan<float> values, float scale)
-    {
-        for (int i = 0; i < values.Length; i++)
-        {
-            int stored = (int)Math.Clamp(MathF.Round(values[i] / scale), -8f, 7f) + ZeroPoint;
-            long nibble = firstNibble + i;
-            int index = (int)(nibble >> 1);
-            packed[index] = (nibble & 1) == 0
-                ? (byte)((packed[index] & 0xF0) | stored)
-                : (byte)((packed[index] & 0x0F) | (stored << 4));
-        }
-    }
-
-    /// <summary>
-    /// The scale to quantize with, inside the range the layer can compute with (see <see cref="ScaleRange"/>). An all-zero
-    /// row gets scale 1 (its values are all 0); a row so small that its scale would be below 2⁻⁸² gets 2⁻⁸², which still
-    /// maps each of its values inside the range (rounding them to 0 or a few steps). Weights too large for the range are
-    /// refused: their products could leave fp32. The bf16 rounding of qb4w scales goes up, never past the bound by more
-    /// than the rounding, which <see cref="ScaleRange.Maximum"/>'s halved fp32 range absorbs.
-    /// </summary>
-    private static float UsableScale(float scale, int inputChannels, int largestMagnitude, int outputChannel, string weightsParameter)
-    {
-        if (scale == 0f)
-        {
-            return 1f;
-        }
-
-        scale = MathF.Max(scale, ScaleRange.Minimum);
-        if (ScaleRange.Problem(scale, inputChannels, largestMagnitude) is { } problem)
-        {
-            throw new ArgumentException(
-                $"Output channel {outputChannel} holds weights up to {scale * largestMagnitude:G9} in magnitude, which need the scale {scale:G9}; {problem}.",
-                weightsParameter);
-        }
-
-        return scale;
-    }
-
-    private static int ValidateShape(int outputChannels, int inputChannels, int length, string lengthParameter)
+    private static void ValidateShape(int outputChannels, int inputChannels)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(outputChannels, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(inputChannels, 1);
@@ -374,15 +261,16 @@ public sealed class LinearWeights
                 $"{outputChannels} output channels × {inputChannels} input channels = {count} weights, more than a .NET array holds ({Array.MaxLength}).",
                 nameof(inputChannels));
         }
+    }
 
-        if (length >= 0 && length != count)
+    private static void ValidateWeightCount(int length, int outputChannels, int inputChannels, string parameter)
+    {
+        if (length != outputChannels * inputChannels)
         {
             throw new ArgumentException(
-                $"Expected {outputChannels} × {inputChannels} = {count} weights ([outputChannels, inputChannels] row-major), got {length}.",
-                lengthParameter);
+                $"Expected {outputChannels} × {inputChannels} = {outputChannels * inputChannels} weights ([outputChannels, inputChannels] row-major), got {length}.",
+                parameter);
         }
-
-        return (int)count;
     }
 
     private static void ValidateScheme(WeightScheme scheme, string parameter)

@@ -12,7 +12,7 @@ public sealed class EnvironmentTests
     {
         if (!TestEnvironment.IsEmulated)
         {
-            Assert.Pass("not emulated");
+            Assert.Ignore("only emulated runs need it");
         }
 
         // .NET maps JIT code twice (writable and executable views of one memfd). qemu-user does not see writes
@@ -22,6 +22,16 @@ public sealed class EnvironmentTests
             Environment.GetEnvironmentVariable("DOTNET_EnableWriteXorExecute"),
             Is.EqualTo("0"),
             "run the tests under qemu-user with DOTNET_EnableWriteXorExecute=0");
+    }
+
+    [Test]
+    public void ExpectedCpu_MatchesTheProcessArchitecture()
+    {
+        // x64 runs natively; the three Arm models are QEMU's, so the process must be arm64 for them.
+        Assert.That(
+            System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture,
+            Is.EqualTo(TestEnvironment.ExpectedCpu == "x64" ? System.Runtime.InteropServices.Architecture.X64 : System.Runtime.InteropServices.Architecture.Arm64),
+            $"XNNKLEIDI_EXPECTED_CPU is {TestEnvironment.ExpectedCpu}");
     }
 
     [Test]

@@ -74,15 +74,16 @@ public sealed class LifetimeTests
         using Linear linear = Linear.Create(K, N, weights, options: new LinearOptions { ForceActivationPacking = true });
         float[] input = TestData.Uniform(K, -1f, 1f, seed: 2);
         var output = new float[N];
-        // Warm up for half a second, then pause: .NET promotes hot methods to optimized code only after 100 ms
-        // without new tier-0 code and compiles them on a background thread, whose memory would count as growth.
+        // Warm up for half a second, then wait for the JIT: .NET promotes hot methods to optimized code only after
+        // 100 ms without new tier-0 code and compiles them on a background thread, whose memory would count as
+        // growth. The loop stays in this method, so that this method's own optimized version is made now too.
         var warmUp = Stopwatch.StartNew();
         while (warmUp.ElapsedMilliseconds < 500)
         {
             linear.Run(input, output, 1);
         }
 
-        Thread.Sleep(300);
+        WaitForJitToSettle();
 
         NativeMemory.Sample before = NativeMemory.Measure();
         var clock = new Stopwatch();
@@ -153,27 +154,27 @@ public sealed class LifetimeTests
         Linear linear = Linear.Create(K, N, weights);
         float[] input = TestData.Uniform(K, -1f, 1f, seed: 3);
         int completed = 0, refused = 0;
-        using var started = new ManualResetEventSlim();
+        // Dispose only once a call has completed, whatever the machine's speed: the test is about a layer in use.
+        using var firstCompleted = new ManualResetEventSlim();
         Task runner = Task.Run(() =>
         {
             var output = new float[N];
-            started.Set();
             while (true)
             {
                 try
                 {
                     linear.Run(input, output, 1);
-                    completed++;
+                    Interlocked.Increment(ref completed);
+                    firstCompleted.Set();
                 }
                 catch (ObjectDisposedException)
                 {
-                    refused++;
+                    Interlocked.Increment(ref refused);
                     return;
                 }
             }
         });
-        started.Wait();
-        Thread.Sleep(20);
+        Assert.That(firstCompleted.Wait(TimeSpan.FromMinutes(2)), Is.True, "the runner never completed a call");
 
         linear.Dispose();
         Assert.That(runner.Wait(TimeSpan.FromSeconds(30)), Is.True);
@@ -282,5 +283,26 @@ public sealed class LifetimeTests
     {
         Assert.That(growth.MallocInUseBytes, Is.LessThan(MallocMarginBytes), "malloc heap growth");
         Assert.That(growth.ResidentBytes, Is.LessThan(RssMarginBytes), "resident set growth");
+    }
+
+    /// <summary>
+    /// Waits until the JIT has compiled nothing new for 300 ms (at most two minutes), instead of a fixed pause that
+    /// is too short on a slow or emulated machine.
+    /// </summary>
+    private static void WaitForJitToSettle()
+    {
+        var limit = Stopwatch.StartNew();
+        long compiled = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
+        var quiet = Stopwatch.StartNew();
+        while (quiet.ElapsedMilliseconds < 300 && limit.Elapsed < TimeSpan.FromMinutes(2))
+        {
+            Thread.Sleep(50);
+            long now = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
+            if (now != compiled)
+            {
+                compiled = now;
+                quiet.Restart();
+            }
+        }
     }
 }

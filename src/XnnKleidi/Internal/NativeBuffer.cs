@@ -34,12 +34,12 @@ internal sealed unsafe class NativeBuffer : SafeHandle
 
     public static NativeBuffer Allocate(nuint byteLength) => new(byteLength);
 
-    /// <summary>Copies <paramref name="source"/> into a new buffer with <paramref name="paddingBytes"/> zero bytes after it.</summary>
-    public static NativeBuffer CopyOf<T>(ReadOnlySpan<T> source, nuint paddingBytes = 0)
+    /// <summary>Copies <paramref name="source"/> into a new buffer of exactly its size.</summary>
+    public static NativeBuffer CopyOf<T>(ReadOnlySpan<T> source)
         where T : unmanaged
     {
         nuint byteLength = (nuint)source.Length * (nuint)sizeof(T);
-        NativeBuffer buffer = new(byteLength + paddingBytes);
+        NativeBuffer buffer = new(byteLength);
         source.CopyTo(new Span<T>(buffer.Pointer, source.Length));
         return buffer;
     }
