@@ -16,6 +16,16 @@ internal static unsafe class NativeLibraryLoader
     /// <summary>A file path that replaces the search: only that file is tried.</summary>
     public const string OverrideVariable = "XNNKLEIDI_NATIVE_LIBRARY";
 
+    /// <summary>
+    /// The AppContext switch that adds development builds to the search: artifacts/native/&lt;rid&gt;/ in the assembly's
+    /// folder and every folder above it. Off by default, because a deployed application must not load native code from
+    /// folders it does not own; the repository's tests and CLI turn it on in their runtimeconfig.
+    /// </summary>
+    public const string DevelopmentSearchSwitch = "XnnKleidi.SearchDevelopmentArtifacts";
+
+    /// <summary>The environment variable that does the same as <see cref="DevelopmentSearchSwitch"/> ("1" or "true").</summary>
+    public const string DevelopmentSearchVariable = "XNNKLEIDI_SEARCH_ARTIFACTS";
+
     private static readonly Lock Gate = new();
     private static bool searched;
     private static IntPtr handle;
@@ -114,7 +124,10 @@ internal static unsafe class NativeLibraryLoader
                 }
 
                 var found = new List<LoadAttempt>();
-                foreach (var candidate in CandidatePaths(assemblyDirectory, RuntimeIdentifier, FileName, Environment.GetEnvironmentVariable(OverrideVariable)))
+                bool searchArtifacts = IsDevelopmentSearchEnabled(
+                    AppContext.TryGetSwitch(DevelopmentSearchSwitch, out bool enabled) ? enabled : null,
+                    Environment.GetEnvironmentVariable(DevelopmentSearchVariable));
+                foreach (var candidate in CandidatePaths(assemblyDirectory, RuntimeIdentifier, FileName, Environment.GetEnvironmentVariable(OverrideVariable), searchArtifacts))
                 {
                     var (loaded, attempt) = TryLoad(candidate);
                     found.Add(attempt);
@@ -133,12 +146,17 @@ internal static unsafe class NativeLibraryLoader
         }
     }
 
+    /// <summary>Whether development builds are searched: the AppContext switch if it is set, else the environment variable.</summary>
+    internal static bool IsDevelopmentSearchEnabled(bool? switchValue, string? variableValue) =>
+        switchValue ?? (variableValue is "1" || string.Equals(variableValue, "true", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>
     /// Where the library is looked for, in order: the override alone if it is set; otherwise runtimes/&lt;rid&gt;/native/
-    /// beside the assembly (the NuGet layout), the assembly's own folder (a published app), then
-    /// artifacts/native/&lt;rid&gt;/ in the assembly's folder and each folder above it (a development build).
+    /// beside the assembly (the NuGet layout) and the assembly's own folder (a published app), then, only when
+    /// <paramref name="searchArtifacts"/> is set, artifacts/native/&lt;rid&gt;/ in the assembly's folder and each folder
+    /// above it (a development build).
     /// </summary>
-    internal static IReadOnlyList<string> CandidatePaths(string assemblyDirectory, string runtimeIdentifier, string fileName, string? overridePath)
+    internal static IReadOnlyList<string> CandidatePaths(string assemblyDirectory, string runtimeIdentifier, string fileName, string? overridePath, bool searchArtifacts)
     {
         if (!string.IsNullOrEmpty(overridePath))
         {
@@ -150,7 +168,7 @@ internal static unsafe class NativeLibraryLoader
             Path.Combine(assemblyDirectory, "runtimes", runtimeIdentifier, "native", fileName),
             Path.Combine(assemblyDirectory, fileName),
         };
-        for (var directory = new DirectoryInfo(assemblyDirectory); directory is not null; directory = directory.Parent)
+        for (var directory = new DirectoryInfo(assemblyDirectory); searchArtifacts && directory is not null; directory = directory.Parent)
         {
             candidates.Add(Path.Combine(directory.FullName, "artifacts", "native", runtimeIdentifier, fileName));
         }
@@ -224,6 +242,7 @@ internal static unsafe class NativeLibraryLoader
             $"Could not load the native library {FileName} for {runtimeIdentifier}. Paths tried:{paths}\n"
             + $"Likely fix: build it with `./build.sh --target=Native` (it writes artifacts/native/{runtimeIdentifier}/{FileName}), "
             + $"reference the XnnKleidi package, which carries runtimes/{runtimeIdentifier}/native/{FileName}, "
-            + $"or set {OverrideVariable} to the library's path.");
+            + $"or set {OverrideVariable} to the library's path. Development builds under artifacts/native/ are searched only "
+            + $"with the AppContext switch {DevelopmentSearchSwitch} or {DevelopmentSearchVariable}=1.");
     }
 }

@@ -9,9 +9,20 @@ namespace XnnKleidi.Tests.Bindings;
 public sealed class NativeLibraryLoaderTests
 {
     [Test]
-    public void CandidatePaths_WithoutOverride_SearchNuGetLayoutThenAppFolderThenArtifactsUpwards()
+    public void CandidatePaths_ByDefault_SearchOnlyTheNuGetLayoutAndTheAppFolder()
     {
-        var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-arm64", "libxnnkleidi.so", overridePath: null);
+        var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-arm64", "libxnnkleidi.so", overridePath: null, searchArtifacts: false);
+        Assert.That(paths, Is.EqualTo(new[]
+        {
+            "/repo/tests/bin/runtimes/linux-arm64/native/libxnnkleidi.so",
+            "/repo/tests/bin/libxnnkleidi.so",
+        }));
+    }
+
+    [Test]
+    public void CandidatePaths_WithDevelopmentSearch_AddArtifactsUpwards()
+    {
+        var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-arm64", "libxnnkleidi.so", overridePath: null, searchArtifacts: true);
         Assert.That(paths, Is.EqualTo(new[]
         {
             "/repo/tests/bin/runtimes/linux-arm64/native/libxnnkleidi.so",
@@ -24,10 +35,53 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    public void CandidatePaths_ByDefault_NeverReachALibraryPlantedInAParentFolder()
+    {
+        // A deployed app in /srv/app/bin with a library planted at /srv/app/artifacts/native/<rid>/ by someone else.
+        string root = Path.Combine(Path.GetTempPath(), $"xnnkleidi-planted-{Environment.ProcessId}");
+        string app = Path.Combine(root, "app", "bin");
+        string planted = Path.Combine(root, "app", "artifacts", "native", NativeLibraryLoader.RuntimeIdentifier, "libxnnkleidi.so");
+        Directory.CreateDirectory(app);
+        Directory.CreateDirectory(Path.GetDirectoryName(planted)!);
+        File.WriteAllText(planted, "planted");
+        try
+        {
+            bool searchArtifacts = NativeLibraryLoader.IsDevelopmentSearchEnabled(switchValue: null, variableValue: null);
+            var paths = NativeLibraryLoader.CandidatePaths(app, NativeLibraryLoader.RuntimeIdentifier, "libxnnkleidi.so", overridePath: null, searchArtifacts);
+
+            Assert.That(searchArtifacts, Is.False, "development search must be off unless asked for");
+            Assert.That(paths, Has.None.EqualTo(planted));
+            Assert.That(paths.All(path => path.StartsWith(app + Path.DirectorySeparatorChar, StringComparison.Ordinal)), Is.True, string.Join(", ", paths));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [TestCase(null, null, false)]
+    [TestCase(null, "1", true)]
+    [TestCase(null, "TRUE", true)]
+    [TestCase(null, "0", false)]
+    [TestCase(false, "1", false)]
+    [TestCase(true, null, true)]
+    public void DevelopmentSearch_SwitchWinsOverTheVariable(bool? switchValue, string? variable, bool expected)
+    {
+        Assert.That(NativeLibraryLoader.IsDevelopmentSearchEnabled(switchValue, variable), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void DevelopmentSearch_IsOnInThisTestRun()
+    {
+        // The test project sets the switch in its runtimeconfig, as the CLI does; a shipped app does not.
+        Assert.That(AppContext.TryGetSwitch(NativeLibraryLoader.DevelopmentSearchSwitch, out bool enabled) && enabled, Is.True);
+    }
+
+    [Test]
     public void CandidatePaths_WithOverride_TryOnlyThatFile()
     {
         // Falling back to another copy would hide a mistyped override.
-        var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-x64", "libxnnkleidi.so", "/opt/custom/libxnnkleidi.so");
+        var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-x64", "libxnnkleidi.so", "/opt/custom/libxnnkleidi.so", searchArtifacts: true);
         Assert.That(paths, Is.EqualTo(new[] { "/opt/custom/libxnnkleidi.so" }));
     }
 
