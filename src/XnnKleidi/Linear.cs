@@ -40,6 +40,7 @@ public sealed unsafe class Linear : IDisposable
         ActivationPackingActive = built.OperatorNames.Any(name => name.Contains("QP8", StringComparison.Ordinal));
         PackingFallbackReason = built.PackingFallbackReason;
         AutoTiming = built.Timing;
+        ProfilingEnabled = options.EnableProfiling;
     }
 
     /// <summary>K, the number of input channels (floats per input row).</summary>
@@ -233,6 +234,24 @@ public sealed unsafe class Linear : IDisposable
             {
                 buffer.DangerousRelease();
             }
+        }
+    }
+
+    /// <summary>True when the layer was created with <see cref="LinearOptions.EnableProfiling"/>.</summary>
+    public bool ProfilingEnabled { get; }
+
+    /// <summary>
+    /// Where the time of the last <c>Run</c> went: each operator's time as XNNPACK measured it (the convert, QD8 or QP8,
+    /// then the GEMM) and the whole native call. Only for layers created with <see cref="LinearOptions.EnableProfiling"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Profiling is off, or the layer has not run a non-empty batch yet.</exception>
+    /// <exception cref="ObjectDisposedException">The layer was disposed.</exception>
+    public OperatorProfile GetLastRunProfile()
+    {
+        lock (Gate)
+        {
+            ObjectDisposedException.ThrowIf(disposed, this);
+            return state.ReadProfile(OperatorNames);
         }
     }
 

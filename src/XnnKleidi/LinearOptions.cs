@@ -35,6 +35,14 @@ public sealed class LinearOptions
     /// </summary>
     public bool RejectNonFiniteInput { get; set; } = true;
 
+    /// <summary>
+    /// Whether the layer's runtime measures each operator's time (XNNPACK's XNN_FLAG_BASIC_PROFILING), so that
+    /// <see cref="Linear.GetLastRunProfile"/> can say how much of a run the convert (the activation packing) and the GEMM
+    /// took. Off by default: it reads a timer around every operator of every run, which the README quotes as measured.
+    /// It does not change the operators, the kernels or the results.
+    /// </summary>
+    public bool EnableProfiling { get; set; }
+
     /// <summary>Threads to run on; null runs every operator on the calling thread.</summary>
     public XnnThreadPool? ThreadPool { get; set; }
 

@@ -21,7 +21,7 @@ internal static unsafe class LayerBuilder
             RuntimeHandle CreateRuntime(uint convertFlags, bool shared)
             {
                 RuntimeHandle runtime = graph.With(convertFlags, subgraph => RuntimeFactory.Create(
-                    subgraph, options.ThreadPool, shared ? options.WeightsCache : null, shared ? options.Workspace : null));
+                    subgraph, RuntimeFactory.FlagsFor(options), options.ThreadPool, shared ? options.WeightsCache : null, shared ? options.Workspace : null));
                 created.Add(runtime);
                 return runtime;
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using XnnKleidi.Interop;
 
 namespace XnnKleidi.Internal;
@@ -17,7 +18,10 @@ internal sealed unsafe class RunState : IDisposable
     private readonly bool rejectNonFiniteInput;
     private readonly XnnWorkspace? workspace;
     private readonly XnnWeightsCache? weightsCache;
+    private readonly bool profiling;
     private NativeBuffer? inputBuffer;
+    private long lastInvokeTicks;
+    private int lastBatch;
     private int reshapedBatch = -1;
     private void* setupInput;
     private void* setupOutput;
@@ -31,6 +35,7 @@ internal sealed unsafe class RunState : IDisposable
         rejectNonFiniteInput = options.RejectNonFiniteInput;
         workspace = options.Workspace;
         weightsCache = options.WeightsCache;
+        profiling = options.EnableProfiling;
     }
 
     /// <summary>How many times the runtime was reshaped (for the tests: only a new batch size may cost one).</summary>
@@ -114,7 +119,44 @@ internal sealed unsafe class RunState : IDisposable
             setupGeneration = generation;
         }
 
+        if (!profiling)
+        {
+            RuntimeCalls.Invoke(runtime);
+            return;
+        }
+
+        long start = Stopwatch.GetTimestamp();
         RuntimeCalls.Invoke(runtime);
+        lastInvokeTicks = Stopwatch.GetTimestamp() - start;
+        lastBatch = reshapedBatch;
+    }
+
+    /// <summary>XNNPACK's per-operator times of the last run, with <paramref name="operatorNames"/> in the same order.</summary>
+    public OperatorProfile ReadProfile(IReadOnlyList<string> operatorNames)
+    {
+        if (!profiling)
+        {
+            throw new InvalidOperationException("The layer was created without profiling; set LinearOptions.EnableProfiling to measure its operators.");
+        }
+
+        if (lastBatch == 0)
+        {
+            throw new InvalidOperationException("The layer has not run yet (a batch of 0 runs nothing), so there is no profile.");
+        }
+
+        ulong* microseconds = stackalloc ulong[operatorNames.Count];
+        nuint written = 0;
+        Ensure.Success(
+            NativeMethods.xnn_get_runtime_profiling_info(
+                runtime.Runtime, xnn_profile_info.xnn_profile_info_operator_timing, (nuint)(operatorNames.Count * sizeof(ulong)), microseconds, &written),
+            "xnn_get_runtime_profiling_info(operator_timing)");
+        var operators = new OperatorTiming[operatorNames.Count];
+        for (int i = 0; i < operators.Length; i++)
+        {
+            operators[i] = new OperatorTiming(operatorNames[i], TimeSpan.FromMicroseconds(microseconds[i]));
+        }
+
+        return new OperatorProfile(lastBatch, operators, Stopwatch.GetElapsedTime(0, lastInvokeTicks));
     }
 
     public void Dispose()

@@ -10,12 +10,17 @@ namespace XnnKleidi.Internal;
 internal static unsafe class RuntimeFactory
 {
     /// <summary>
-    /// The flags of every runtime a layer runs: none. In particular not XNN_FLAG_BASIC_PROFILING, which costs a timer
-    /// read around every operator of every run; the operator names come from a short-lived twin (see LayerGraph).
+    /// The flags of every runtime a layer runs unless it asks for profiling: none. In particular not
+    /// XNN_FLAG_BASIC_PROFILING, which costs a timer read around every operator of every run; the operator names come
+    /// from a short-lived twin (see LayerGraph).
     /// </summary>
     public const uint RuntimeFlags = 0;
 
-    public static RuntimeHandle Create(xnn_subgraph* subgraph, XnnThreadPool? pool, XnnWeightsCache? cache, XnnWorkspace? workspace)
+    /// <summary>The flags of a layer's runtime: <see cref="RuntimeFlags"/>, plus basic profiling when the options ask for it.</summary>
+    public static uint FlagsFor(LinearOptions options) =>
+        RuntimeFlags | (options.EnableProfiling ? NativeMethods.XNN_FLAG_BASIC_PROFILING : 0u);
+
+    public static RuntimeHandle Create(xnn_subgraph* subgraph, uint flags, XnnThreadPool? pool, XnnWeightsCache? cache, XnnWorkspace? workspace)
     {
         var runtime = new RuntimeHandle();
         // The runtime points into the pool and the cache: hold a reference on each until it is deleted.
@@ -28,7 +33,7 @@ internal static unsafe class RuntimeFactory
             if (cache is null)
             {
                 Ensure.Success(
-                    NativeMethods.xnn_create_runtime_v4(subgraph, null, WorkspaceOf(workspace), PoolOf(pool), RuntimeFlags, &created),
+                    NativeMethods.xnn_create_runtime_v4(subgraph, null, WorkspaceOf(workspace), PoolOf(pool), flags, &created),
                     "xnn_create_runtime_v4");
             }
             else
@@ -41,7 +46,7 @@ internal static unsafe class RuntimeFactory
                     }
 
                     Ensure.Success(
-                        NativeMethods.xnn_create_runtime_v4(subgraph, cache.Handle.Cache, WorkspaceOf(workspace), PoolOf(pool), RuntimeFlags, &created),
+                        NativeMethods.xnn_create_runtime_v4(subgraph, cache.Handle.Cache, WorkspaceOf(workspace), PoolOf(pool), flags, &created),
                         "xnn_create_runtime_v4");
                 }
             }
