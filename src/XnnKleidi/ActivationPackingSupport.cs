@@ -54,12 +54,13 @@ public static unsafe class ActivationPackingSupport
     internal static uint PackFlag(WeightScheme scheme) =>
         scheme == WeightScheme.F32 ? 0u : NativeMethods.xnnkleidi_pack_flag_for_weights(Datatype(scheme));
 
+    // Callers answer for F32 before they ask: fp32 weights have no int8 activations to pack.
     internal static xnn_datatype Datatype(WeightScheme scheme) => scheme switch
     {
         WeightScheme.Qc8w => xnn_datatype.xnn_datatype_qcint8,
         WeightScheme.Qc4w => xnn_datatype.xnn_datatype_qcint4,
         WeightScheme.Qb4w => xnn_datatype.xnn_datatype_qbint4,
-        _ => xnn_datatype.xnn_datatype_fp32,
+        _ => throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "Only quantized weight schemes have a QP8 datatype."),
     };
 
     internal static string Name(WeightScheme scheme) => scheme switch
