@@ -9,10 +9,6 @@ namespace XnnKleidi.Cli.Bench;
 /// </summary>
 internal sealed class ManagedLayer : IManagedLayer
 {
-    // Linear creates its runtime with XNN_FLAG_BASIC_PROFILING (it reports operator names);
-    // the C harness must use the same flags for a like-for-like comparison.
-    private const uint BasicProfiling = 0x00000008;
-
     private readonly Linear _linear;
     private readonly XnnThreadPool? _threadPool;
     private readonly PaddedInputBuffer _input;
@@ -29,16 +25,10 @@ internal sealed class ManagedLayer : IManagedLayer
         _output = GC.AllocateArray<float>(batch * outputChannels, pinned: true);
     }
 
-    public static IManagedLayer Create(BenchData data, Packing packing, int threads)
+    public static IManagedLayer Create(BenchData data, ActivationPacking packing, int threads)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var weights = data.Scheme switch
-        {
-            Scheme.Qc8w => LinearWeights.FromQc8w(data.Qc8wWeights, data.ChannelScales, data.N, data.K),
-            Scheme.Qc4w => LinearWeights.FromQc4w(data.Nibbles, data.ChannelScales, data.N, data.K),
-            Scheme.Qb4w => LinearWeights.FromQb4w(data.Nibbles, data.BlockScalesBf16, data.N, data.K, data.BlockSize),
-            _ => LinearWeights.Quantize(data.F32Weights, data.N, data.K, WeightScheme.F32),
-        };
+        LinearWeights weights = data.CreateWeights();
         // One thread runs on the caller (no pool), as the C harness does.
         var threadPool = threads > 1 ? new XnnThreadPool(threads) : null;
         PaddedInputBuffer? input = null;
@@ -46,12 +36,7 @@ internal sealed class ManagedLayer : IManagedLayer
         {
             var options = new LinearOptions
             {
-                ActivationPacking = packing switch
-                {
-                    Packing.On => ActivationPacking.On,
-                    Packing.Auto => ActivationPacking.Auto,
-                    _ => ActivationPacking.Off,
-                },
+                ActivationPacking = packing,
                 ThreadPool = threadPool,
                 // Auto decides on the shape being measured, not on its default of one row.
                 AutoTuningBatch = data.M,
@@ -80,7 +65,8 @@ internal sealed class ManagedLayer : IManagedLayer
     public string? Kernel => _linear.GetKleidiAIKernelName(_batch)
         ?? _linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
 
-    public uint RuntimeFlags => BasicProfiling;
+    // The library's own value, so that the C harness builds the runtime every Linear runs with.
+    public uint RuntimeFlags => XnnKleidiLibrary.RuntimeFlags;
 
     public string? Note => _linear.AutoTiming is { } timing
         ? FormattableString.Invariant(

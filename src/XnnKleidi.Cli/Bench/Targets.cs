@@ -37,7 +37,7 @@ internal static class Targets
         }
 
         // Against ONNX Runtime, qc8w: >= 1.05x at every ViT-B/16 shape with M = 197 (1 and 2 threads), >= 2x at M = 1.
-        foreach (var c in managed.Where(c => c.Scheme == Scheme.Qc8w && c.SpeedupOverOrt != null && IsVit(c.Shape) && (c.Shape.M == 197 || c.Shape.M == 1)))
+        foreach (var c in managed.Where(c => c.Scheme == WeightScheme.Qc8w && c.SpeedupOverOrt != null && IsVit(c.Shape) && (c.Shape.M == 197 || c.Shape.M == 1)))
         {
             var threshold = c.Shape.M == 1 ? MinSpeedupOverOrtM1 : MinSpeedupOverOrtM197;
             report.Targets.Add(new TargetVerdict(
@@ -45,7 +45,7 @@ internal static class Targets
                 c.SpeedupOverOrt >= threshold, FormattableString.Invariant($">= {threshold:0.00}x")));
         }
         // qb4w against MatMulNBits is reported the same way, with the same thresholds.
-        foreach (var c in managed.Where(c => c.Scheme == Scheme.Qb4w && c.SpeedupOverOrt != null && IsVit(c.Shape) && (c.Shape.M == 197 || c.Shape.M == 1)))
+        foreach (var c in managed.Where(c => c.Scheme == WeightScheme.Qb4w && c.SpeedupOverOrt != null && IsVit(c.Shape) && (c.Shape.M == 197 || c.Shape.M == 1)))
         {
             var threshold = c.Shape.M == 1 ? MinSpeedupOverOrtM1 : MinSpeedupOverOrtM197;
             report.Targets.Add(new TargetVerdict(
@@ -54,7 +54,7 @@ internal static class Targets
         }
 
         // Against the limit: >= 85 % of the int8 peak at 197x768x768 and >= 80 % at 197x768x3072, 1 thread, whole managed call.
-        foreach (var c in managed.Where(c => c.Threads == 1 && c.Scheme == Scheme.Qc8w && c.PercentOfPeak != null))
+        foreach (var c in managed.Where(c => c.Threads == 1 && c.Scheme == WeightScheme.Qc8w && c.PercentOfPeak != null))
         {
             double? threshold = Is(c.Shape, 197, 768, 768) ? MinPercentOfPeak768 : Is(c.Shape, 197, 768, 3072) ? MinPercentOfPeak3072 : null;
             if (threshold is double t)

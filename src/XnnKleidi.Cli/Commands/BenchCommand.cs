@@ -4,6 +4,7 @@ using Spectre.Console;
 using XnnKleidi.Cli.Bench;
 using XnnKleidi.Cli.Output;
 using XnnKleidi.Cli.Platform;
+using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Commands;
 
@@ -45,13 +46,13 @@ internal static class BenchCommand
             "Weight schemes: qc8w (int8, per channel), qc4w (int4, per channel), qb4w (int4, blocks of 32 with bf16 " +
             "scales), f32 (no quantization). Default: qc8w.",
             "qc8w,qc4w,qb4w,f32",
-            item => OptionParsing.EnumItem<Scheme>(item, "scheme"));
+            item => OptionParsing.EnumItem(item, "scheme", WeightScheme.Qc8w, WeightScheme.Qc4w, WeightScheme.Qb4w, WeightScheme.F32));
         var packing = OptionParsing.ListOption(
             "--packing",
             "KleidiAI activation packing: off, on (where the CPU has a packed kernel; else the reason is shown), " +
             "auto (XnnKleidi times both and keeps the faster). Default: off,on,auto.",
             "off,on,auto",
-            item => OptionParsing.EnumItem<Packing>(item, "packing"));
+            item => OptionParsing.EnumItem(item, "packing", ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto));
         var threads = OptionParsing.ListOption(
             "--threads",
             "Thread counts to measure (the calling thread included), e.g. 1,2. Default: 1.",
@@ -91,7 +92,7 @@ internal static class BenchCommand
             "the binding's overhead), ort (ONNX Runtime: DynamicQuantizeMatMul for qc8w, MatMulNBits for qb4w, Gemm for " +
             "f32; outputs checked), peak (this core's int8/fp32 peak from a register-resident loop; GEMMs shown as % of it).",
             "native,ort,peak",
-            item => OptionParsing.EnumItem<CompareWith>(item, "comparison"));
+            item => OptionParsing.EnumItem(item, "comparison", Enum.GetValues<CompareWith>()));
         var format = new Option<string>("--format")
         {
             Description = "What goes to standard output: table (default), json (ExecuTorch-style benchmark records) or csv.",
@@ -165,8 +166,8 @@ internal static class BenchCommand
             var options = new BenchOptions
             {
                 Shapes = shapes,
-                Schemes = OrDefault(parse.GetValue(scheme), Scheme.Qc8w),
-                Packings = OrDefault(parse.GetValue(packing), Packing.Off, Packing.On, Packing.Auto),
+                Schemes = OrDefault(parse.GetValue(scheme), WeightScheme.Qc8w),
+                Packings = OrDefault(parse.GetValue(packing), ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto),
                 Threads = OrDefault(parse.GetValue(threads), 1),
                 Warmup = parse.GetValue(warmup),
                 Iterations = parse.GetValue(iterations),
@@ -319,11 +320,9 @@ internal static class BenchCommand
         {
             var failed = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
             var passed = report.Cases.Count(c => c.Check is { Passed: true } && c.Error == null);
-            var cpu = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU") is { Length: > 0 } expected
-                ? expected
-                : report.Host.Rid.EndsWith("-x64", StringComparison.Ordinal) ? "x64" : "native";
-            return FormattableString.Invariant($"{report.Host.Rid}/{cpu}: {passed} passed, {failed} failed");
+            return RunSummaryLine.Format(report.Host.Rid, RunSummaryLine.ExpectedCpu, passed, failed);
         }
+
         var measured = report.Cases.Count(c => c.Statistics != null);
         var errors = report.Cases.Count(c => c.Error != null);
         var met = report.Targets.Count(t => t.Met == true);

@@ -48,13 +48,21 @@ internal static class OptionParsing
     }
 
     /// <summary>Parses one of a fixed set of lower-case names into an enum value.</summary>
-    public static (TEnum Value, string? Error) EnumItem<TEnum>(string item, string what) where TEnum : struct, Enum
+    /// <summary>
+    /// One of <paramref name="accepted"/> by its name, case-insensitively; the error lists them in lower case, in the
+    /// order given (the order the help text documents, not the enum's).
+    /// </summary>
+    public static (TEnum Value, string? Error) EnumItem<TEnum>(string item, string what, params TEnum[] accepted) where TEnum : struct, Enum
     {
-        foreach (var value in Enum.GetValues<TEnum>())
+        foreach (TEnum value in accepted)
         {
-            if (string.Equals(value.ToString(), item, StringComparison.OrdinalIgnoreCase)) return (value, null);
+            if (string.Equals(value.ToString(), item, StringComparison.OrdinalIgnoreCase))
+            {
+                return (value, null);
+            }
         }
-        var names = string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()));
+
+        string names = string.Join(", ", accepted.Select(value => value.ToString().ToLowerInvariant()));
         return (default, $"unknown {what} '{item}' (expected {names})");
     }
 

@@ -10,11 +10,11 @@ namespace XnnKleidi.Cli.Output;
 /// </summary>
 internal static class PlotWriter
 {
-    private static readonly Dictionary<Packing, Color> Colors = new()
+    private static readonly Dictionary<ActivationPacking, Color> Colors = new()
     {
-        [Packing.Off] = new Color(0x5B, 0x6C, 0x8F),
-        [Packing.On] = new Color(0xE0, 0x7A, 0x1F),
-        [Packing.Auto] = new Color(0x3A, 0x9D, 0x5D),
+        [ActivationPacking.Off] = new Color(0x5B, 0x6C, 0x8F),
+        [ActivationPacking.On] = new Color(0xE0, 0x7A, 0x1F),
+        [ActivationPacking.Auto] = new Color(0x3A, 0x9D, 0x5D),
     };
 
     public static void Write(BenchReport report, string path)

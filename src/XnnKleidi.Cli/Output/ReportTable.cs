@@ -1,5 +1,6 @@
 using Spectre.Console;
 using XnnKleidi.Cli.Bench;
+using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Output;
 
@@ -43,7 +44,7 @@ internal static class ReportTable
     private static string ShortRan(CaseResult c) => c.Backend switch
     {
         Backend.OnnxRuntime => "ORT",
-        _ when c.Scheme == Bench.Scheme.F32 => "F32",
+        _ when c.Scheme == WeightScheme.F32 => "F32",
         _ => c.PackingActive == true ? "QP8" : "QD8",
     };
 
