@@ -40,7 +40,7 @@ public class OutputTests
         Assert.That(first.GetProperty("benchmarkModel").GetProperty("quantization").GetString(), Is.EqualTo("qd8-qc8w"));
         Assert.That(first.GetProperty("metric").GetString(), Is.EqualTo("p50_latency_us"));
         Assert.That(first.GetProperty("actualValue").GetDouble(), Is.EqualTo(2.0));
-        foreach (var field in new[] { "targetValue", "arch", "device", "os", "rid", "cpuFeatures", "threads", "kernel" })
+        foreach (string field in new[] { "targetValue", "arch", "device", "os", "rid", "cpuFeatures", "threads", "kernel" })
         {
             Assert.That(first.TryGetProperty(field, out _), Is.True, field);
         }
@@ -50,7 +50,7 @@ public class OutputTests
     [Test]
     public void Csv_HasOneHeaderAndOneRowPerCase_WithQuotedFields()
     {
-        var lines = RecordWriters.ToCsv(SampleReport()).TrimEnd().Split('\n');
+        string[] lines = RecordWriters.ToCsv(SampleReport()).TrimEnd().Split('\n');
         Assert.That(lines, Has.Length.EqualTo(2));
         Assert.That(lines[0].Split(','), Is.EqualTo(RecordWriters.CsvColumns));
         Assert.That(lines[1], Does.StartWith("custom,\"a,\"\"b\"\"\",4,64,8,qc8w,2,off,xnnkleidi,"));

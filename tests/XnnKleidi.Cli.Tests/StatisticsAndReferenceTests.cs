@@ -24,10 +24,13 @@ public class StatisticsAndReferenceTests
     {
         var data = new BenchData(WeightScheme.Qc8w, 3, 40, 5, 32, 3);
         var reference = new LayerReference(data);
-        var output = new float[3 * 5];
-        for (var m = 0; m < 3; m++)
+        float[] output = new float[3 * 5];
+        for (int m = 0; m < 3; m++)
         {
-            for (var n = 0; n < 5; n++) output[m * 5 + n] = (float)reference.Expected(m, n);
+            for (int n = 0; n < 5; n++)
+            {
+                output[m * 5 + n] = (float)reference.Expected(m, n);
+            }
         }
         Assert.That(reference.Check(output, ActivationQuantization.PerRow).Passed, Is.True);
         output[7] += (float)(2 * reference.Tolerance(1, 2, ActivationQuantization.PerRow));

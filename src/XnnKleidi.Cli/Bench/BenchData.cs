@@ -19,27 +19,39 @@ internal sealed class BenchData
         Seed = seed;
         Input = new float[m * k];
         Bias = new float[n];
-        var rowBytes = (k + 1) / 2;
-        var blocksPerRow = scheme == WeightScheme.Qb4w ? k / blockSize : 0;
+        int rowBytes = (k + 1) / 2;
+        int blocksPerRow = scheme == WeightScheme.Qb4w ? k / blockSize : 0;
         F32Weights = scheme == WeightScheme.F32 ? new float[n * k] : [];
         Qc8wWeights = scheme == WeightScheme.Qc8w ? new sbyte[n * k] : [];
         Nibbles = scheme is WeightScheme.Qc4w or WeightScheme.Qb4w ? new byte[n * rowBytes] : [];
         ChannelScales = scheme is WeightScheme.Qc8w or WeightScheme.Qc4w ? new float[n] : [];
         BlockScalesBf16 = scheme == WeightScheme.Qb4w ? new ushort[n * blocksPerRow] : [];
 
-        var state = seed;
+        uint state = seed;
         float Uniform(float lo, float hi)
         {
             state = unchecked(state * 1664525u + 1013904223u);
             return lo + (hi - lo) * (float)(state >> 8) / 16777216.0f;
         }
 
-        for (var i = 0; i < Input.Length; i++) Input[i] = Uniform(-2.0f, 2.0f);
-        for (var i = 0; i < n; i++) Bias[i] = Uniform(-1.0f, 1.0f);
-        for (var row = 0; row < n; row++)
+        for (int i = 0; i < Input.Length; i++)
         {
-            if (scheme is WeightScheme.Qc8w or WeightScheme.Qc4w) ChannelScales[row] = Uniform(0.01f, 0.05f);
-            for (var col = 0; col < k; col++)
+            Input[i] = Uniform(-2.0f, 2.0f);
+        }
+
+        for (int i = 0; i < n; i++)
+        {
+            Bias[i] = Uniform(-1.0f, 1.0f);
+        }
+
+        for (int row = 0; row < n; row++)
+        {
+            if (scheme is WeightScheme.Qc8w or WeightScheme.Qc4w)
+            {
+                ChannelScales[row] = Uniform(0.01f, 0.05f);
+            }
+
+            for (int col = 0; col < k; col++)
             {
                 switch (scheme)
                 {
@@ -55,8 +67,8 @@ internal sealed class BenchData
                         {
                             BlockScalesBf16[row * blocksPerRow + col / blockSize] = ToBf16(Uniform(0.01f, 0.05f));
                         }
-                        var q = (byte)(int)Uniform(0.0f, 15.99f);
-                        ref var b = ref Nibbles[row * rowBytes + col / 2];
+                        byte q = (byte)(int)Uniform(0.0f, 15.99f);
+                        ref byte b = ref Nibbles[row * rowBytes + col / 2];
                         b = col % 2 == 0 ? q : (byte)(b | (q << 4));
                         break;
                 }

@@ -9,20 +9,20 @@ namespace XnnKleidi.Cli.Bench;
 /// </summary>
 internal sealed class ManagedLayer : IManagedLayer
 {
-    private readonly Linear _linear;
-    private readonly XnnThreadPool? _threadPool;
-    private readonly PaddedInputBuffer _input;
-    private readonly float[] _output;
-    private readonly int _batch;
+    private readonly Linear linear;
+    private readonly XnnThreadPool? threadPool;
+    private readonly PaddedInputBuffer input;
+    private readonly float[] output;
+    private readonly int batch;
 
     private ManagedLayer(Linear linear, XnnThreadPool? threadPool, PaddedInputBuffer input, int batch, int outputChannels)
     {
-        _linear = linear;
-        _threadPool = threadPool;
-        _input = input;
-        _batch = batch;
+        this.linear = linear;
+        this.threadPool = threadPool;
+        this.input = input;
+        this.batch = batch;
         // On the pinned heap: the array never moves, so the layer never has to set up again.
-        _output = GC.AllocateArray<float>(batch * outputChannels, pinned: true);
+        output = GC.AllocateArray<float>(batch * outputChannels, pinned: true);
     }
 
     public static IManagedLayer Create(BenchData data, ActivationPacking packing, int threads)
@@ -30,7 +30,7 @@ internal sealed class ManagedLayer : IManagedLayer
         ArgumentNullException.ThrowIfNull(data);
         LinearWeights weights = data.CreateWeights();
         // One thread runs on the caller (no pool), as the C harness does.
-        var threadPool = threads > 1 ? new XnnThreadPool(threads) : null;
+        XnnThreadPool? threadPool = threads > 1 ? new XnnThreadPool(threads) : null;
         PaddedInputBuffer? input = null;
         try
         {
@@ -54,31 +54,31 @@ internal sealed class ManagedLayer : IManagedLayer
         }
     }
 
-    public IReadOnlyList<string> Operators => _linear.OperatorNames;
+    public IReadOnlyList<string> Operators => linear.OperatorNames;
 
-    public ReadOnlySpan<float> Output => _output;
+    public ReadOnlySpan<float> Output => output;
 
-    public bool PackingActive => _linear.ActivationPackingActive;
+    public bool PackingActive => linear.ActivationPackingActive;
 
-    public string? FallbackReason => _linear.PackingFallbackReason;
+    public string? FallbackReason => linear.PackingFallbackReason;
 
-    public string? Kernel => _linear.GetKleidiAIKernelName(_batch)
-        ?? _linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
+    public string? Kernel => linear.GetKleidiAIKernelName(batch)
+        ?? linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
 
     // The library's own value, so that the C harness builds the runtime every Linear runs with.
     public uint RuntimeFlags => XnnKleidiLibrary.RuntimeFlags;
 
-    public string? Note => _linear.AutoTiming is { } timing
+    public string? Note => linear.AutoTiming is { } timing
         ? FormattableString.Invariant(
             $"auto timed M={timing.Batch}: packed {timing.PackedTime.TotalMicroseconds:0.0} us, unpacked {timing.UnpackedTime.TotalMicroseconds:0.0} us -> {(timing.PackedIsFaster ? "packed" : "unpacked")}")
         : null;
 
-    public void Run() => _linear.Run(_input, _output, _batch);
+    public void Run() => linear.Run(input, output, batch);
 
     public void Dispose()
     {
-        _linear.Dispose();
-        _input.Dispose();
-        _threadPool?.Dispose();
+        linear.Dispose();
+        input.Dispose();
+        threadPool?.Dispose();
     }
 }

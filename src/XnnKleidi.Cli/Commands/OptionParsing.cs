@@ -25,17 +25,20 @@ internal static class OptionParsing
             CustomParser = result =>
             {
                 var values = new List<T>();
-                foreach (var token in result.Tokens)
+                foreach (Token token in result.Tokens)
                 {
-                    foreach (var item in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    foreach (string item in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
-                        var (value, error) = parseItem(item);
+                        (T? value, string? error) = parseItem(item);
                         if (error != null)
                         {
                             result.AddError($"{name}: {error}");
                             return [];
                         }
-                        if (!values.Contains(value)) values.Add(value);
+                        if (!values.Contains(value))
+                        {
+                            values.Add(value);
+                        }
                     }
                 }
                 if (values.Count == 0)
@@ -68,7 +71,11 @@ internal static class OptionParsing
 
     public static (int Value, string? Error) PositiveInt(string item, string what)
     {
-        if (int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0) return (value, null);
+        if (int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value > 0)
+        {
+            return (value, null);
+        }
+
         return (0, $"{what} must be positive integers, got '{item}'");
     }
 

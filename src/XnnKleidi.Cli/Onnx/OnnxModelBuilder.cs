@@ -54,12 +54,15 @@ internal static class OnnxModelBuilder
         {
             case WeightScheme.Qc8w:
             {
-                // DynamicQuantizeMatMul takes B as K x N; the layer's weights are N x K.
-                var transposed = new sbyte[data.K * data.N];
-                for (var n = 0; n < data.N; n++)
+                    // DynamicQuantizeMatMul takes B as K x N; the layer's weights are N x K.
+                    sbyte[] transposed = new sbyte[data.K * data.N];
+                for (int n = 0; n < data.N; n++)
                 {
-                    for (var k = 0; k < data.K; k++) transposed[k * data.N + n] = data.Qc8wWeights[n * data.K + k];
-                }
+                    for (int k = 0; k < data.K; k++)
+                        {
+                            transposed[k * data.N + n] = data.Qc8wWeights[n * data.K + k];
+                        }
+                    }
                 graph.Initializer.Add(Tensor("w", TensorProto.Types.DataType.Int8, MemoryMarshal.AsBytes(transposed.AsSpan()), data.K, data.N));
                 graph.Initializer.Add(Tensor("w_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(data.ChannelScales.AsSpan()), data.N));
                 // Inputs: A, B, b_scale, b_zero_point (omitted: symmetric), bias.
@@ -68,15 +71,19 @@ internal static class OnnxModelBuilder
             }
             case WeightScheme.Qb4w:
             {
-                var blocks = data.K / data.BlockSize;
+                    int blocks = data.K / data.BlockSize;
                 // B is N x blocks x (block_size / 2) bytes, element 2j in the low nibble: the
                 // benchmark's nibble rows already have exactly that layout.
                 graph.Initializer.Add(Tensor("w", TensorProto.Types.DataType.Uint8, data.Nibbles, data.N, blocks, data.BlockSize / 2));
-                var scales = new float[data.N * blocks];
-                for (var i = 0; i < scales.Length; i++) scales[i] = (float)Reference.Bf16(data.BlockScalesBf16[i]);
-                graph.Initializer.Add(Tensor("w_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), data.N * blocks));
-                // Inputs: A, B, scales, zero_points (omitted: 8 for 4 bits), g_idx (omitted), bias.
-                var node = Node("MatMulNBits", MicrosoftDomain, [InputName, "w", "w_scale", "", "", "bias"]);
+                    float[] scales = new float[data.N * blocks];
+                for (int i = 0; i < scales.Length; i++)
+                    {
+                        scales[i] = (float)Reference.Bf16(data.BlockScalesBf16[i]);
+                    }
+
+                    graph.Initializer.Add(Tensor("w_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), data.N * blocks));
+                    // Inputs: A, B, scales, zero_points (omitted: 8 for 4 bits), g_idx (omitted), bias.
+                    NodeProto node = Node("MatMulNBits", MicrosoftDomain, [InputName, "w", "w_scale", "", "", "bias"]);
                 node.Attribute.Add(IntAttribute("K", data.K));
                 node.Attribute.Add(IntAttribute("N", data.N));
                 node.Attribute.Add(IntAttribute("bits", 4));
@@ -88,7 +95,7 @@ internal static class OnnxModelBuilder
             case WeightScheme.F32:
             {
                 graph.Initializer.Add(Tensor("w", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(data.F32Weights.AsSpan()), data.N, data.K));
-                var node = Node("Gemm", "", [InputName, "w", "bias"]);
+                    NodeProto node = Node("Gemm", "", [InputName, "w", "bias"]);
                 node.Attribute.Add(IntAttribute("transB", 1));
                 graph.Node.Add(node);
                 break;
@@ -130,7 +137,11 @@ internal static class OnnxModelBuilder
     private static ValueInfoProto TensorInfo(string name, TensorProto.Types.DataType type, params long[] dims)
     {
         var shape = new TensorShapeProto();
-        foreach (var dim in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
+        foreach (long dim in dims)
+        {
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
+        }
+
         return new ValueInfoProto
         {
             Name = name,
