@@ -15,8 +15,8 @@ internal static class Program
 
     public static int Main(string[] args)
     {
-        var root = BuildRoot();
-        var parse = root.Parse(args);
+        Command root = BuildRoot();
+        ParseResult parse = root.Parse(args);
         if (parse.Action is not HelpAction && parse.Errors.Count > 0)
         {
             // One line, no stack trace, no help dump: what was wrong and where to read more.

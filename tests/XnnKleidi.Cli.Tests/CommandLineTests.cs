@@ -24,7 +24,7 @@ public class CommandLineTests
         {
             Console.SetError(saved);
         }
-        var lines = error.ToString().TrimEnd().Split('\n');
+        string[] lines = error.ToString().TrimEnd().Split('\n');
         Assert.That(lines, Has.Length.EqualTo(1), error.ToString());
         Assert.That(lines[0], Does.StartWith("xnnkleidi: error: "));
     }

@@ -3,8 +3,8 @@ using Google.Protobuf;
 using NUnit.Framework;
 using XnnKleidi.Cli.Bench;
 using XnnKleidi.Cli.Onnx;
-using XnnKleidi.Cli.Onnx.Proto;
 using XnnKleidi.Cli.Output;
+using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Tests;
 
@@ -15,14 +15,14 @@ public class OutputTests
         var options = new BenchOptions
         {
             Shapes = [new LayerShape("custom", "a,\"b\"", 4, 64, 8)],
-            Schemes = [Scheme.Qc8w],
-            Packings = [Packing.Off],
+            Schemes = [WeightScheme.Qc8w],
+            Packings = [ActivationPacking.Off],
             Threads = [2],
         };
         var report = new BenchReport { Options = options, Host = new HostSummary("linux-x64", "Test CPU", "avx2 fma3", "xnnpack=abc", null, ".NET") };
         report.Cases.Add(new CaseResult
         {
-            Shape = options.Shapes[0], Scheme = Scheme.Qc8w, Threads = 2, Packing = Packing.Off, Backend = Backend.XnnKleidi,
+            Shape = options.Shapes[0], Scheme = WeightScheme.Qc8w, Threads = 2, Packing = ActivationPacking.Off, Backend = Backend.XnnKleidi,
             Statistics = TimingStatistics.FromNanoseconds([1000, 2000, 3000]),
             Operators = ["Convert (NC, F32, QD8)", "Fully Connected (NC, QD8, F32, QC8W) GEMM"],
             PackingActive = false, Kernel = "Fully Connected (NC, QD8, F32, QC8W) GEMM",
@@ -40,7 +40,7 @@ public class OutputTests
         Assert.That(first.GetProperty("benchmarkModel").GetProperty("quantization").GetString(), Is.EqualTo("qd8-qc8w"));
         Assert.That(first.GetProperty("metric").GetString(), Is.EqualTo("p50_latency_us"));
         Assert.That(first.GetProperty("actualValue").GetDouble(), Is.EqualTo(2.0));
-        foreach (var field in new[] { "targetValue", "arch", "device", "os", "rid", "cpuFeatures", "threads", "kernel" })
+        foreach (string field in new[] { "targetValue", "arch", "device", "os", "rid", "cpuFeatures", "threads", "kernel" })
         {
             Assert.That(first.TryGetProperty(field, out _), Is.True, field);
         }
@@ -50,27 +50,119 @@ public class OutputTests
     [Test]
     public void Csv_HasOneHeaderAndOneRowPerCase_WithQuotedFields()
     {
-        var lines = RecordWriters.ToCsv(SampleReport()).TrimEnd().Split('\n');
+        string[] lines = RecordWriters.ToCsv(SampleReport()).TrimEnd().Split('\n');
         Assert.That(lines, Has.Length.EqualTo(2));
         Assert.That(lines[0].Split(','), Is.EqualTo(RecordWriters.CsvColumns));
         Assert.That(lines[1], Does.StartWith("custom,\"a,\"\"b\"\"\",4,64,8,qc8w,2,off,xnnkleidi,"));
     }
 
-    // Schemes by name: the enum is internal to the CLI, and NUnit test methods are public.
+    // Field numbers of onnx/onnx.proto, the specification, written here independently of the CLI's
+    // onnx-subset.proto: the model is decoded with Google.Protobuf's schema-less wire reader, so a wrong
+    // field number or type in the CLI's schema fails these tests.
+    private const int ModelIrVersion = 1;
+    private const int ModelGraph = 7;
+    private const int ModelOpsetImport = 8;
+    private const int OperatorSetDomain = 1;
+    private const int GraphNode = 1;
+    private const int GraphInitializer = 5;
+    private const int GraphInput = 11;
+    private const int GraphOutput = 12;
+    private const int NodeOpType = 4;
+    private const int NodeDomain = 7;
+    private const int ValueInfoName = 1;
+    private const int ValueInfoType = 2;
+    private const int TypeTensorType = 1;
+    private const int TensorTypeShape = 2;
+    private const int ShapeDim = 1;
+    private const int DimensionValue = 1;
+    private const int TensorDataType = 2;
+    private const int TensorName = 8;
+    private const int TensorRawData = 9;
+    private const int TensorDataTypeFloat = 1;
+
+    // Schemes by name: NUnit test methods are public, and a TestCase argument must be a constant.
     [TestCase("Qc8w", "DynamicQuantizeMatMul", "com.microsoft")]
     [TestCase("Qb4w", "MatMulNBits", "com.microsoft")]
     [TestCase("F32", "Gemm", "")]
-    public void OnnxModel_SurvivesARoundTripThroughTheWireFormat(string schemeName, string op, string domain)
+    public void OnnxModel_ReadWithTheSpecificationsFieldNumbers_HasTheLayersOperatorAndShapes(string schemeName, string op, string domain)
     {
-        var data = new BenchData(Enum.Parse<Scheme>(schemeName), 3, 64, 5, 32, 1);
-        var bytes = OnnxModelBuilder.Serialize(data);
-        var model = ModelProto.Parser.ParseFrom(bytes);
-        Assert.That(model.IrVersion, Is.EqualTo(10));
-        Assert.That(model.Graph.Node.Single().OpType, Is.EqualTo(op));
-        Assert.That(model.Graph.Node.Single().Domain, Is.EqualTo(domain));
-        Assert.That(model.Graph.Input.Single().Type.TensorType.Shape.Dim.Select(d => d.DimValue), Is.EqualTo(new long[] { 3, 64 }));
-        Assert.That(model.Graph.Output.Single().Name, Is.EqualTo(OnnxModelBuilder.OutputName));
-        Assert.That(model.ToByteArray(), Is.EqualTo(bytes));
+        var data = new BenchData(Enum.Parse<WeightScheme>(schemeName), 3, 64, 5, 32, 1);
+        WireMessage model = WireMessage.Parse(ByteString.CopyFrom(OnnxModelBuilder.Serialize(data)));
+        WireMessage graph = model.Message(ModelGraph);
+        WireMessage node = graph.Messages(GraphNode).Single();
+        WireMessage input = graph.Messages(GraphInput).Single();
+        WireMessage[] dims = input.Message(ValueInfoType).Message(TypeTensorType).Message(TensorTypeShape).Messages(ShapeDim);
+
+        Assert.That(model.Varint(ModelIrVersion), Is.EqualTo(10));
+        Assert.That(node.Text(NodeOpType), Is.EqualTo(op));
+        Assert.That(node.Text(NodeDomain), Is.EqualTo(domain));
+        Assert.That(model.Messages(ModelOpsetImport).Select(opset => opset.Text(OperatorSetDomain)), Does.Contain(domain));
+        Assert.That(dims.Select(dim => dim.Varint(DimensionValue)), Is.EqualTo(new ulong[] { 3, 64 }));
+        Assert.That(graph.Messages(GraphOutput).Single().Text(ValueInfoName), Is.EqualTo(OnnxModelBuilder.OutputName));
+    }
+
+    [Test]
+    public void OnnxModel_F32Weights_AreAFloatTensorOfTheGeneratedWeightsRawBytes()
+    {
+        var data = new BenchData(WeightScheme.F32, 3, 64, 5, 32, 1);
+        WireMessage graph = WireMessage.Parse(ByteString.CopyFrom(OnnxModelBuilder.Serialize(data))).Message(ModelGraph);
+        WireMessage weights = graph.Messages(GraphInitializer).Single(tensor => tensor.Text(TensorName) == "w");
+        byte[] expected = new byte[data.F32Weights.Length * sizeof(float)];
+        Buffer.BlockCopy(data.F32Weights, 0, expected, 0, expected.Length);
+
+        Assert.That(weights.Varint(TensorDataType), Is.EqualTo(TensorDataTypeFloat));
+        Assert.That(weights.Bytes(TensorRawData).ToByteArray(), Is.EqualTo(expected));
+    }
+
+    /// <summary>A protobuf message decoded without a schema: each field number with its raw values.</summary>
+    private sealed class WireMessage
+    {
+        private readonly Dictionary<int, List<object>> fields;
+
+        private WireMessage(Dictionary<int, List<object>> fields)
+        {
+            this.fields = fields;
+        }
+
+        public static WireMessage Parse(ByteString bytes)
+        {
+            var fields = new Dictionary<int, List<object>>();
+            var input = new CodedInputStream(bytes.ToByteArray());
+            uint tag;
+            while ((tag = input.ReadTag()) != 0)
+            {
+                object value = WireFormat.GetTagWireType(tag) switch
+                {
+                    WireFormat.WireType.Varint => input.ReadUInt64(),
+                    WireFormat.WireType.LengthDelimited => input.ReadBytes(),
+                    WireFormat.WireType.Fixed32 => input.ReadFixed32(),
+                    WireFormat.WireType.Fixed64 => input.ReadFixed64(),
+                    WireFormat.WireType other => throw new InvalidDataException($"unexpected wire type {other}"),
+                };
+                int number = WireFormat.GetTagFieldNumber(tag);
+                if (!fields.TryGetValue(number, out List<object>? values))
+                {
+                    values = [];
+                    fields[number] = values;
+                }
+
+                values.Add(value);
+            }
+
+            return new WireMessage(fields);
+        }
+
+        public ulong Varint(int number) => (ulong)fields[number].Single();
+
+        public ByteString Bytes(int number) => (ByteString)fields[number].Single();
+
+        /// <summary>A string field; an absent one reads as the empty string, its default.</summary>
+        public string Text(int number) => fields.TryGetValue(number, out List<object>? values) ? ((ByteString)values.Single()).ToStringUtf8() : "";
+
+        public WireMessage Message(int number) => Parse(Bytes(number));
+
+        public WireMessage[] Messages(int number) =>
+            fields.TryGetValue(number, out List<object>? values) ? [.. values.Select(value => Parse((ByteString)value))] : [];
     }
 
     [TestCase("Qc8w")]
@@ -81,11 +173,11 @@ public class OutputTests
         // ONNX Runtime 1.31.1 dies with SIGSEGV creating a session under qemu-user; the CLI does not
         // run it there either.
         Assume.That(XnnKleidi.Cli.Platform.HostInfo.IsEmulated, Is.False, "ONNX Runtime does not run under qemu-user");
-        var scheme = Enum.Parse<Scheme>(schemeName);
+        var scheme = Enum.Parse<WeightScheme>(schemeName);
         var data = new BenchData(scheme, 5, 96, 17, 32, 11);
         using var runner = new OrtRunner(data, 1);
         runner.Run();
-        var result = new Reference(data).Check(runner.Output, OnnxModelBuilder.ActivationQuantizationFor(scheme));
+        var result = new LayerReference(data).Check(runner.Output, OnnxModelBuilder.ActivationQuantizationFor(scheme));
         Assert.That(result.Passed, Is.True, result.Failure);
     }
 }

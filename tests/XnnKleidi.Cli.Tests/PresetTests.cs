@@ -10,7 +10,7 @@ public class PresetTests
     [TestCase(" 8*512*128 ", 8, 512, 128)]
     public void ParseShape_WellFormed_GivesMKN(string text, int m, int k, int n)
     {
-        var shape = Presets.ParseShape(text, out var error);
+        var shape = Presets.ParseShape(text, out string? error);
         Assert.That(error, Is.Null);
         Assert.That((shape!.M, shape.K, shape.N), Is.EqualTo((m, k, n)));
     }
@@ -23,7 +23,7 @@ public class PresetTests
     [TestCase("100000x100000x1")]
     public void ParseShape_Malformed_SaysWhy(string text)
     {
-        var shape = Presets.ParseShape(text, out var error);
+        var shape = Presets.ParseShape(text, out string? error);
         Assert.That(shape, Is.Null);
         Assert.That(error, Does.Contain(text.Trim()).Or.Contain("too large"));
     }
@@ -42,7 +42,7 @@ public class PresetTests
     [Test]
     public void EveryPreset_HasOnlyPositiveShapes_AndNamesTheModel()
     {
-        foreach (var name in Presets.Names)
+        foreach (string name in Presets.Names)
         {
             var layers = Presets.Get(name);
             Assert.That(layers, Is.Not.Empty, name);

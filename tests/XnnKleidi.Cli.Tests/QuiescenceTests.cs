@@ -13,12 +13,16 @@ public class QuiescenceTests
         var spinFor = TimeSpan.FromMilliseconds(60);
         Assert.That(spinFor, Is.LessThan(Quiescence.Limit), "the spinner must end before the wait gives up");
         var started = new ManualResetEventSlim();
-        var stopped = 0;
+        int stopped = 0;
         var spinner = new Thread(() =>
         {
             var clock = Stopwatch.StartNew();
             started.Set();
-            while (clock.Elapsed < spinFor) Thread.SpinWait(100);
+            while (clock.Elapsed < spinFor)
+            {
+                Thread.SpinWait(100);
+            }
+
             Volatile.Write(ref stopped, 1);
         });
         spinner.Start();

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using NUnit.Framework;
+using XnnKleidi.Oracle;
 
 /// <summary>
 /// Ends the run with one countable line, "&lt;rid&gt;/&lt;cpu&gt;: N passed, N failed", the form build.cake
@@ -11,10 +12,8 @@ public sealed class CliRunSummary
     [OneTimeTearDown]
     public void PrintSummary()
     {
-        var outcome = TestContext.CurrentContext.Result;
-        var cpu = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU") is { Length: > 0 } expected
-            ? expected
-            : RuntimeInformation.ProcessArchitecture == Architecture.X64 ? "x64" : "native";
-        TestContext.Progress.WriteLine($"{RuntimeInformation.RuntimeIdentifier}/{cpu}: {outcome.PassCount} passed, {outcome.FailCount} failed");
+        TestContext.ResultAdapter outcome = TestContext.CurrentContext.Result;
+        TestContext.Progress.WriteLine(
+            RunSummaryLine.Format(RuntimeInformation.RuntimeIdentifier, RunSummaryLine.ExpectedCpu, outcome.PassCount, outcome.FailCount));
     }
 }

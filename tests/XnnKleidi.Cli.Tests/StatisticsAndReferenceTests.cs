@@ -1,5 +1,6 @@
 using NUnit.Framework;
 using XnnKleidi.Cli.Bench;
+using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Tests;
 
@@ -21,12 +22,15 @@ public class StatisticsAndReferenceTests
     [Test]
     public void Reference_AcceptsTheExactOutput_AndRejectsOneOffByTwiceTheBound()
     {
-        var data = new BenchData(Scheme.Qc8w, 3, 40, 5, 32, 3);
-        var reference = new Reference(data);
-        var output = new float[3 * 5];
-        for (var m = 0; m < 3; m++)
+        var data = new BenchData(WeightScheme.Qc8w, 3, 40, 5, 32, 3);
+        var reference = new LayerReference(data);
+        float[] output = new float[3 * 5];
+        for (int m = 0; m < 3; m++)
         {
-            for (var n = 0; n < 5; n++) output[m * 5 + n] = (float)reference.Expected(m, n);
+            for (int n = 0; n < 5; n++)
+            {
+                output[m * 5 + n] = (float)reference.Expected(m, n);
+            }
         }
         Assert.That(reference.Check(output, ActivationQuantization.PerRow).Passed, Is.True);
         output[7] += (float)(2 * reference.Tolerance(1, 2, ActivationQuantization.PerRow));
@@ -38,8 +42,8 @@ public class StatisticsAndReferenceTests
     [Test]
     public void Reference_ExpectedValue_IsTheDotProductOfTheDequantizedWeightsPlusBias()
     {
-        var data = new BenchData(Scheme.Qc8w, 2, 3, 2, 32, 7);
-        var reference = new Reference(data);
+        var data = new BenchData(WeightScheme.Qc8w, 2, 3, 2, 32, 7);
+        var reference = new LayerReference(data);
         // Row 1, channel 0: x = (1.7079258, -1.80263543, 1.42313409), w = (123, 121, 8) * 0.0127513595, bias -0.278029799.
         double expected = ((1.7079258f * 123.0) + (-1.80263543f * 121.0) + (1.42313409f * 8.0)) * 0.0127513595f + -0.278029799f;
         Assert.That(reference.Expected(1, 0), Is.EqualTo(expected).Within(1e-12));

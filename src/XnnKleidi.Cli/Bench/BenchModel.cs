@@ -1,12 +1,6 @@
-namespace XnnKleidi.Cli.Bench;
+using XnnKleidi.Oracle;
 
-/// <summary>The activation packing a case asks for (XnnKleidi's ActivationPacking).</summary>
-internal enum Packing
-{
-    Off,
-    On,
-    Auto,
-}
+namespace XnnKleidi.Cli.Bench;
 
 /// <summary>Who ran a case.</summary>
 internal enum Backend
@@ -23,8 +17,8 @@ internal enum Backend
 internal sealed record BenchOptions
 {
     public required IReadOnlyList<LayerShape> Shapes { get; init; }
-    public required IReadOnlyList<Scheme> Schemes { get; init; }
-    public required IReadOnlyList<Packing> Packings { get; init; }
+    public required IReadOnlyList<WeightScheme> Schemes { get; init; }
+    public required IReadOnlyList<ActivationPacking> Packings { get; init; }
     public required IReadOnlyList<int> Threads { get; init; }
     public int Warmup { get; init; } = 5;
     /// <summary>Timed calls per case; null means "until MinTime".</summary>
@@ -45,10 +39,10 @@ internal sealed record PeakResult(string Kind, double Gops, string Instruction);
 internal sealed class CaseResult
 {
     public required LayerShape Shape { get; init; }
-    public required Scheme Scheme { get; init; }
+    public required WeightScheme Scheme { get; init; }
     public required int Threads { get; init; }
     /// <summary>The packing asked for; null for ONNX Runtime, which has none.</summary>
-    public Packing? Packing { get; init; }
+    public ActivationPacking? Packing { get; init; }
     public required Backend Backend { get; init; }
 
     public TimingStatistics? Statistics { get; set; }
@@ -79,8 +73,8 @@ internal sealed class CaseResult
 
     public string Quantization => Scheme switch
     {
-        Scheme.F32 => "f32",
-        _ when Backend == Backend.OnnxRuntime && Scheme == Scheme.Qc8w => "qu8-per-tensor-qc8w",
+        WeightScheme.F32 => "f32",
+        _ when Backend == Backend.OnnxRuntime && Scheme == WeightScheme.Qc8w => "qu8-per-tensor-qc8w",
         _ when Backend == Backend.OnnxRuntime => "qs8-block-" + Scheme.ToString().ToLowerInvariant(),
         _ when PackingActive == true => "qp8-" + Scheme.ToString().ToLowerInvariant(),
         _ => "qd8-" + Scheme.ToString().ToLowerInvariant(),

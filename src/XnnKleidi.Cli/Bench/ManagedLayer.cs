@@ -9,49 +9,34 @@ namespace XnnKleidi.Cli.Bench;
 /// </summary>
 internal sealed class ManagedLayer : IManagedLayer
 {
-    // Linear creates its runtime with XNN_FLAG_BASIC_PROFILING (it reports operator names);
-    // the C harness must use the same flags for a like-for-like comparison.
-    private const uint BasicProfiling = 0x00000008;
-
-    private readonly Linear _linear;
-    private readonly XnnThreadPool? _threadPool;
-    private readonly PaddedInputBuffer _input;
-    private readonly float[] _output;
-    private readonly int _batch;
+    private readonly Linear linear;
+    private readonly XnnThreadPool? threadPool;
+    private readonly PaddedInputBuffer input;
+    private readonly float[] output;
+    private readonly int batch;
 
     private ManagedLayer(Linear linear, XnnThreadPool? threadPool, PaddedInputBuffer input, int batch, int outputChannels)
     {
-        _linear = linear;
-        _threadPool = threadPool;
-        _input = input;
-        _batch = batch;
+        this.linear = linear;
+        this.threadPool = threadPool;
+        this.input = input;
+        this.batch = batch;
         // On the pinned heap: the array never moves, so the layer never has to set up again.
-        _output = GC.AllocateArray<float>(batch * outputChannels, pinned: true);
+        output = GC.AllocateArray<float>(batch * outputChannels, pinned: true);
     }
 
-    public static IManagedLayer Create(BenchData data, Packing packing, int threads)
+    public static IManagedLayer Create(BenchData data, ActivationPacking packing, int threads)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var weights = data.Scheme switch
-        {
-            Scheme.Qc8w => LinearWeights.FromQc8w(data.Qc8wWeights, data.ChannelScales, data.N, data.K),
-            Scheme.Qc4w => LinearWeights.FromQc4w(data.Nibbles, data.ChannelScales, data.N, data.K),
-            Scheme.Qb4w => LinearWeights.FromQb4w(data.Nibbles, data.BlockScalesBf16, data.N, data.K, data.BlockSize),
-            _ => LinearWeights.Quantize(data.F32Weights, data.N, data.K, WeightScheme.F32),
-        };
+        LinearWeights weights = data.CreateWeights();
         // One thread runs on the caller (no pool), as the C harness does.
-        var threadPool = threads > 1 ? new XnnThreadPool(threads) : null;
+        XnnThreadPool? threadPool = threads > 1 ? new XnnThreadPool(threads) : null;
         PaddedInputBuffer? input = null;
         try
         {
             var options = new LinearOptions
             {
-                ActivationPacking = packing switch
-                {
-                    Packing.On => ActivationPacking.On,
-                    Packing.Auto => ActivationPacking.Auto,
-                    _ => ActivationPacking.Off,
-                },
+                ActivationPacking = packing,
                 ThreadPool = threadPool,
                 // Auto decides on the shape being measured, not on its default of one row.
                 AutoTuningBatch = data.M,
@@ -69,30 +54,31 @@ internal sealed class ManagedLayer : IManagedLayer
         }
     }
 
-    public IReadOnlyList<string> Operators => _linear.OperatorNames;
+    public IReadOnlyList<string> Operators => linear.OperatorNames;
 
-    public ReadOnlySpan<float> Output => _output;
+    public ReadOnlySpan<float> Output => output;
 
-    public bool PackingActive => _linear.ActivationPackingActive;
+    public bool PackingActive => linear.ActivationPackingActive;
 
-    public string? FallbackReason => _linear.PackingFallbackReason;
+    public string? FallbackReason => linear.PackingFallbackReason;
 
-    public string? Kernel => _linear.GetKleidiAIKernelName(_batch)
-        ?? _linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
+    public string? Kernel => linear.GetKleidiAIKernelName(batch)
+        ?? linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
 
-    public uint RuntimeFlags => BasicProfiling;
+    // The library's own value, so that the C harness builds the runtime every Linear runs with.
+    public uint RuntimeFlags => XnnKleidiLibrary.RuntimeFlags;
 
-    public string? Note => _linear.AutoTiming is { } timing
+    public string? Note => linear.AutoTiming is { } timing
         ? FormattableString.Invariant(
             $"auto timed M={timing.Batch}: packed {timing.PackedTime.TotalMicroseconds:0.0} us, unpacked {timing.UnpackedTime.TotalMicroseconds:0.0} us -> {(timing.PackedIsFaster ? "packed" : "unpacked")}")
         : null;
 
-    public void Run() => _linear.Run(_input, _output, _batch);
+    public void Run() => linear.Run(input, output, batch);
 
     public void Dispose()
     {
-        _linear.Dispose();
-        _input.Dispose();
-        _threadPool?.Dispose();
+        linear.Dispose();
+        input.Dispose();
+        threadPool?.Dispose();
     }
 }

@@ -14,11 +14,11 @@ internal sealed class NativeHarness : IDisposable
     public const string ExecutableName = "xnnkleidi-bench";
     private const int ProtocolVersion = 2;
     public const int Slots = 16;
-    private readonly Process _process;
+    private readonly Process process;
 
     private NativeHarness(Process process, string path, string buildInfo)
     {
-        _process = process;
+        this.process = process;
         Path = path;
         BuildInfo = buildInfo;
     }
@@ -26,16 +26,20 @@ internal sealed class NativeHarness : IDisposable
     public string Path { get; }
 
     /// <summary>The harness process, whose threads the engine lets settle between batches.</summary>
-    public int ProcessId => _process.Id;
+    public int ProcessId => process.Id;
     public string BuildInfo { get; private set; }
 
     /// <summary>Where the harness may be, in the order tried.</summary>
     public static IEnumerable<string> Candidates()
     {
-        var fromEnvironment = Environment.GetEnvironmentVariable("XNNKLEIDI_BENCH_HARNESS");
-        if (!string.IsNullOrEmpty(fromEnvironment)) yield return fromEnvironment;
-        var rid = HostInfo.Rid;
-        var baseDirectory = AppContext.BaseDirectory;
+        string? fromEnvironment = Environment.GetEnvironmentVariable("XNNKLEIDI_BENCH_HARNESS");
+        if (!string.IsNullOrEmpty(fromEnvironment))
+        {
+            yield return fromEnvironment;
+        }
+
+        string rid = HostInfo.Rid;
+        string baseDirectory = AppContext.BaseDirectory;
         yield return System.IO.Path.Combine(baseDirectory, ExecutableName);
         yield return System.IO.Path.Combine(baseDirectory, "runtimes", rid, "native", ExecutableName);
         // A development tree: artifacts/native/<rid>/ (copied there by the Native target) or
@@ -54,10 +58,14 @@ internal sealed class NativeHarness : IDisposable
     /// </summary>
     private static void EnsureExecutable(string path)
     {
-        if (OperatingSystem.IsWindows()) return;
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
         try
         {
-            var mode = File.GetUnixFileMode(path);
+            UnixFileMode mode = File.GetUnixFileMode(path);
             if ((mode & UnixFileMode.UserExecute) == 0)
             {
                 File.SetUnixFileMode(path, mode | UnixFileMode.UserExecute);
@@ -71,9 +79,13 @@ internal sealed class NativeHarness : IDisposable
     /// <summary>Starts the harness, or explains in one sentence why it could not.</summary>
     public static NativeHarness Start()
     {
-        foreach (var candidate in Candidates())
+        foreach (string candidate in Candidates())
         {
-            if (!File.Exists(candidate)) continue;
+            if (!File.Exists(candidate))
+            {
+                continue;
+            }
+
             EnsureExecutable(candidate);
             var info = new ProcessStartInfo(candidate)
             {
@@ -82,10 +94,10 @@ internal sealed class NativeHarness : IDisposable
                 RedirectStandardError = false,
                 UseShellExecute = false,
             };
-            var process = Process.Start(info)
+            Process process = Process.Start(info)
                 ?? throw new InvalidOperationException($"could not start the native harness {candidate}");
             var harness = new NativeHarness(process, candidate, "");
-            var parts = harness.Request("hello").Split(' ', 2);
+            string[] parts = harness.Request("hello").Split(' ', 2);
             if (parts.Length < 2 || parts[0] != ProtocolVersion.ToString(CultureInfo.InvariantCulture))
             {
                 harness.Dispose();
@@ -105,12 +117,12 @@ internal sealed class NativeHarness : IDisposable
     public (double Checksum, string[] Operators) Layer(int slot, BenchData data, bool pack, int threads, uint runtimeFlags)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var scheme = data.Scheme.ToString().ToLowerInvariant();
-        var answer = Request(FormattableString.Invariant(
+        string scheme = data.Scheme.ToString().ToLowerInvariant();
+        string answer = Request(FormattableString.Invariant(
             $"layer {slot} {scheme} {data.M} {data.K} {data.N} {data.BlockSize} {(pack ? 1 : 0)} {threads} {data.Seed} {runtimeFlags}"));
-        var parts = answer.Split(' ', 2);
-        var checksum = double.Parse(parts[0], CultureInfo.InvariantCulture);
-        var operators = parts.Length > 1 && parts[1] != "-" ? parts[1].Split('|') : [];
+        string[] parts = answer.Split(' ', 2);
+        double checksum = double.Parse(parts[0], CultureInfo.InvariantCulture);
+        string[] operators = parts.Length > 1 && parts[1] != "-" ? parts[1].Split('|') : [];
         return (checksum, operators);
     }
 
@@ -118,8 +130,8 @@ internal sealed class NativeHarness : IDisposable
     public void Time(int slot, int count, List<double> nanoseconds)
     {
         ArgumentNullException.ThrowIfNull(nanoseconds);
-        var answer = Request(FormattableString.Invariant($"time {slot} {count}"));
-        foreach (var value in answer.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        string answer = Request(FormattableString.Invariant($"time {slot} {count}"));
+        foreach (string value in answer.Split(' ', StringSplitOptions.RemoveEmptyEntries))
         {
             nanoseconds.Add(double.Parse(value, CultureInfo.InvariantCulture));
         }
@@ -131,16 +143,16 @@ internal sealed class NativeHarness : IDisposable
     /// <summary>Measures the peak throughput of "int8" or "fp32" for about the given time.</summary>
     public (double Gops, string Instruction) Peak(string kind, double milliseconds)
     {
-        var answer = Request(FormattableString.Invariant($"peak {kind} {milliseconds}"));
-        var parts = answer.Split(' ', 2);
+        string answer = Request(FormattableString.Invariant($"peak {kind} {milliseconds}"));
+        string[] parts = answer.Split(' ', 2);
         return (double.Parse(parts[0], CultureInfo.InvariantCulture), parts.Length > 1 ? parts[1] : "");
     }
 
     private string Request(string line)
     {
-        _process.StandardInput.WriteLine(line);
-        _process.StandardInput.Flush();
-        var answer = _process.StandardOutput.ReadLine()
+        process.StandardInput.WriteLine(line);
+        process.StandardInput.Flush();
+        string answer = process.StandardOutput.ReadLine()
             ?? throw new InvalidOperationException($"the native harness exited (code {ExitCodeOrUnknown()}) on '{line}'");
         if (answer.StartsWith("ok", StringComparison.Ordinal))
         {
@@ -153,7 +165,7 @@ internal sealed class NativeHarness : IDisposable
     {
         try
         {
-            return _process.WaitForExit(1000) ? _process.ExitCode.ToString(CultureInfo.InvariantCulture) : "still running";
+            return process.WaitForExit(1000) ? process.ExitCode.ToString(CultureInfo.InvariantCulture) : "still running";
         }
         catch (InvalidOperationException)
         {
@@ -165,11 +177,14 @@ internal sealed class NativeHarness : IDisposable
     {
         try
         {
-            if (!_process.HasExited)
+            if (!process.HasExited)
             {
-                _process.StandardInput.WriteLine("quit");
-                _process.StandardInput.Flush();
-                if (!_process.WaitForExit(2000)) _process.Kill();
+                process.StandardInput.WriteLine("quit");
+                process.StandardInput.Flush();
+                if (!process.WaitForExit(2000))
+                {
+                    process.Kill();
+                }
             }
         }
         catch (InvalidOperationException)
@@ -178,6 +193,6 @@ internal sealed class NativeHarness : IDisposable
         catch (IOException)
         {
         }
-        _process.Dispose();
+        process.Dispose();
     }
 }

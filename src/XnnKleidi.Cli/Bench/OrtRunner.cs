@@ -11,20 +11,20 @@ namespace XnnKleidi.Cli.Bench;
 /// </summary>
 internal sealed class OrtRunner : ILayerRunner
 {
-    private readonly InferenceSession _session;
-    private readonly RunOptions _runOptions;
-    private readonly OrtValue _input;
-    private readonly OrtValue _output;
-    private readonly float[] _outputBuffer;
-    private readonly string[] _inputNames = [OnnxModelBuilder.InputName];
-    private readonly string[] _outputNames = [OnnxModelBuilder.OutputName];
-    private readonly OrtValue[] _inputValues;
-    private readonly OrtValue[] _outputValues;
+    private readonly InferenceSession session;
+    private readonly RunOptions runOptions;
+    private readonly OrtValue input;
+    private readonly OrtValue output;
+    private readonly float[] outputBuffer;
+    private readonly string[] inputNames = [OnnxModelBuilder.InputName];
+    private readonly string[] outputNames = [OnnxModelBuilder.OutputName];
+    private readonly OrtValue[] inputValues;
+    private readonly OrtValue[] outputValues;
 
     public OrtRunner(BenchData data, int threads)
     {
         ArgumentNullException.ThrowIfNull(data);
-        var op = OnnxModelBuilder.OperatorFor(data.Scheme)
+        string op = OnnxModelBuilder.OperatorFor(data.Scheme)
             ?? throw new NotSupportedException($"ONNX Runtime has no operator for {data.Scheme.ToString().ToLowerInvariant()}");
         using var options = new SessionOptions
         {
@@ -34,27 +34,27 @@ internal sealed class OrtRunner : ILayerRunner
             GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
             LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
         };
-        _session = new InferenceSession(OnnxModelBuilder.Serialize(data), options);
-        _runOptions = new RunOptions();
-        _outputBuffer = new float[data.M * data.N];
-        _input = OrtValue.CreateTensorValueFromMemory(data.Input, [data.M, data.K]);
-        _output = OrtValue.CreateTensorValueFromMemory(_outputBuffer, [data.M, data.N]);
-        _inputValues = [_input];
-        _outputValues = [_output];
+        session = new InferenceSession(OnnxModelBuilder.Serialize(data), options);
+        runOptions = new RunOptions();
+        outputBuffer = new float[data.M * data.N];
+        input = OrtValue.CreateTensorValueFromMemory(data.Input, [data.M, data.K]);
+        output = OrtValue.CreateTensorValueFromMemory(outputBuffer, [data.M, data.N]);
+        inputValues = [input];
+        outputValues = [output];
         Operators = [$"{op} (ONNX Runtime {OrtEnv.Instance().GetVersionString()}, CPU)"];
     }
 
     public IReadOnlyList<string> Operators { get; }
 
-    public ReadOnlySpan<float> Output => _outputBuffer;
+    public ReadOnlySpan<float> Output => outputBuffer;
 
-    public void Run() => _session.Run(_runOptions, _inputNames, _inputValues, _outputNames, _outputValues);
+    public void Run() => session.Run(runOptions, inputNames, inputValues, outputNames, outputValues);
 
     public void Dispose()
     {
-        _input.Dispose();
-        _output.Dispose();
-        _runOptions.Dispose();
-        _session.Dispose();
+        input.Dispose();
+        output.Dispose();
+        runOptions.Dispose();
+        session.Dispose();
     }
 }

@@ -122,15 +122,15 @@ internal static class Presets
     /// <summary>Parses "MxKxN" (also with '*' or 'X'); returns null and a reason when malformed.</summary>
     public static LayerShape? ParseShape(string text, out string? error)
     {
-        var parts = text.Trim().Split(['x', 'X', '*']);
+        string[] parts = text.Trim().Split(['x', 'X', '*']);
         error = null;
         if (parts.Length != 3)
         {
             error = $"malformed shape '{text}': expected MxKxN, e.g. 197x768x3072";
             return null;
         }
-        var values = new int[3];
-        for (var i = 0; i < 3; i++)
+        int[] values = new int[3];
+        for (int i = 0; i < 3; i++)
         {
             if (!int.TryParse(parts[i], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out values[i]) || values[i] <= 0)
             {

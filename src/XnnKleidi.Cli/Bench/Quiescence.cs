@@ -21,12 +21,12 @@ internal static class Quiescence
     {
         ArgumentNullException.ThrowIfNull(processIds);
         var waited = Stopwatch.StartNew();
-        var self = Environment.ProcessId;
-        var callerThread = CurrentThreadId();
+        int self = Environment.ProcessId;
+        int callerThread = CurrentThreadId();
         while (waited.Elapsed < Limit)
         {
-            var busy = false;
-            foreach (var pid in processIds)
+            bool busy = false;
+            foreach (int pid in processIds)
             {
                 if (AnyRunning(pid, pid == self ? callerThread : -1))
                 {
@@ -34,7 +34,11 @@ internal static class Quiescence
                     break;
                 }
             }
-            if (!busy) break;
+            if (!busy)
+            {
+                break;
+            }
+
             Thread.Sleep(1);
         }
         return waited.Elapsed;
@@ -45,8 +49,8 @@ internal static class Quiescence
         // /proc/thread-self is a link to /proc/<pid>/task/<tid>.
         try
         {
-            var target = new DirectoryInfo("/proc/thread-self").ResolveLinkTarget(returnFinalTarget: false)?.FullName;
-            return target != null && int.TryParse(Path.GetFileName(target), out var tid) ? tid : -1;
+            string? target = new DirectoryInfo("/proc/thread-self").ResolveLinkTarget(returnFinalTarget: false)?.FullName;
+            return target != null && int.TryParse(Path.GetFileName(target), out int tid) ? tid : -1;
         }
         catch (IOException)
         {
@@ -65,9 +69,13 @@ internal static class Quiescence
         {
             return false;
         }
-        foreach (var task in tasks)
+        foreach (string task in tasks)
         {
-            if (int.TryParse(Path.GetFileName(task), out var tid) && tid == exceptThread) continue;
+            if (int.TryParse(Path.GetFileName(task), out int tid) && tid == exceptThread)
+            {
+                continue;
+            }
+
             string stat;
             try
             {
@@ -78,8 +86,11 @@ internal static class Quiescence
                 continue; // the thread ended meanwhile
             }
             // "tid (comm) S ...": the state follows the last ')' (comm may itself hold parentheses).
-            var close = stat.LastIndexOf(')');
-            if (close >= 0 && close + 2 < stat.Length && stat[close + 2] == 'R') return true;
+            int close = stat.LastIndexOf(')');
+            if (close >= 0 && close + 2 < stat.Length && stat[close + 2] == 'R')
+            {
+                return true;
+            }
         }
         return false;
     }

@@ -11,11 +11,15 @@ internal sealed record TimingStatistics(
     public static TimingStatistics FromNanoseconds(IReadOnlyList<double> nanoseconds)
     {
         ArgumentNullException.ThrowIfNull(nanoseconds);
-        if (nanoseconds.Count == 0) throw new ArgumentException("no samples", nameof(nanoseconds));
+        if (nanoseconds.Count == 0)
+        {
+            throw new ArgumentException("no samples", nameof(nanoseconds));
+        }
+
         var sample = new Sample([.. nanoseconds]);
         // Hyndman-Fan type 7, the estimator most tools use; with thousands of samples the
         // choice of estimator matters less than the noise of the machine.
-        var estimator = SimpleQuantileEstimator.Instance;
+        IQuantileEstimator estimator = SimpleQuantileEstimator.Instance;
         double Quantile(double p) => estimator.Quantile(sample, Probability.Of(p)).NominalValue;
         var moments = Moments.Create(nanoseconds);
         return new TimingStatistics(

@@ -4,6 +4,7 @@ using Spectre.Console;
 using XnnKleidi.Cli.Bench;
 using XnnKleidi.Cli.Output;
 using XnnKleidi.Cli.Platform;
+using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Commands;
 
@@ -26,8 +27,8 @@ internal static class BenchCommand
 
     public static Command Create()
     {
-        var presetNames = Presets.Names.Append(Presets.All).ToArray();
-        var preset = OptionParsing.ListOption(
+        string[] presetNames = Presets.Names.Append(Presets.All).ToArray();
+        Option<List<string>> preset = OptionParsing.ListOption(
             "--preset",
             "The fully connected layers of an example model of ExecuTorch's XNNPACK backend, shapes from the model's " +
             $"published configuration: {string.Join(", ", presetNames)}. Comma-separated or repeated.",
@@ -35,29 +36,29 @@ internal static class BenchCommand
             item => presetNames.Contains(item, StringComparer.OrdinalIgnoreCase)
                 ? (item.ToLowerInvariant(), null)
                 : ("", $"unknown preset '{item}' (expected {string.Join(", ", presetNames)})"));
-        var shape = OptionParsing.ListOption<LayerShape>(
+        Option<List<LayerShape>> shape = OptionParsing.ListOption<LayerShape>(
             "--shape",
             "A custom layer, M rows x K inputs x N outputs, e.g. 197x768x3072. Repeatable.",
             "MxKxN",
-            item => Presets.ParseShape(item, out var error) is { } parsed ? (parsed, null) : (null!, error));
-        var scheme = OptionParsing.ListOption(
+            item => Presets.ParseShape(item, out string? error) is { } parsed ? (parsed, null) : (null!, error));
+        Option<List<WeightScheme>> scheme = OptionParsing.ListOption(
             "--scheme",
             "Weight schemes: qc8w (int8, per channel), qc4w (int4, per channel), qb4w (int4, blocks of 32 with bf16 " +
             "scales), f32 (no quantization). Default: qc8w.",
             "qc8w,qc4w,qb4w,f32",
-            item => OptionParsing.EnumItem<Scheme>(item, "scheme"));
-        var packing = OptionParsing.ListOption(
+            item => OptionParsing.EnumItem(item, "scheme", WeightScheme.Qc8w, WeightScheme.Qc4w, WeightScheme.Qb4w, WeightScheme.F32));
+        Option<List<ActivationPacking>> packing = OptionParsing.ListOption(
             "--packing",
             "KleidiAI activation packing: off, on (where the CPU has a packed kernel; else the reason is shown), " +
             "auto (XnnKleidi times both and keeps the faster). Default: off,on,auto.",
             "off,on,auto",
-            item => OptionParsing.EnumItem<Packing>(item, "packing"));
-        var threads = OptionParsing.ListOption(
+            item => OptionParsing.EnumItem(item, "packing", ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto));
+        Option<List<int>> threads = OptionParsing.ListOption(
             "--threads",
             "Thread counts to measure (the calling thread included), e.g. 1,2. Default: 1.",
             "N,...",
             item => OptionParsing.PositiveInt(item, "thread counts"));
-        var warmup = new Option<int>("--warmup")
+        Option<int> warmup = new Option<int>("--warmup")
         {
             Description = "Untimed calls per case before timing.",
             DefaultValueFactory = _ => 5,
@@ -68,7 +69,10 @@ internal static class BenchCommand
         };
         iterations.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is <= 0) r.AddError("--iterations must be a positive integer");
+            if (r.GetValueOrDefault<int?>() is <= 0)
+            {
+                r.AddError("--iterations must be a positive integer");
+            }
         });
         var minTime = new Option<double>("--min-time")
         {
@@ -77,7 +81,10 @@ internal static class BenchCommand
         };
         minTime.Validators.Add(r =>
         {
-            if (!(r.GetValueOrDefault<double>() > 0)) r.AddError("--min-time must be a positive number of seconds");
+            if (!(r.GetValueOrDefault<double>() > 0))
+            {
+                r.AddError("--min-time must be a positive number of seconds");
+            }
         });
         var check = new Option<bool>("--check")
         {
@@ -85,14 +92,14 @@ internal static class BenchCommand
                           "weights, within a bound derived from the activation quantization step; exit code 1 if any fails. " +
                           "No timing.",
         };
-        var compare = OptionParsing.ListOption(
+        Option<List<CompareWith>> compare = OptionParsing.ListOption(
             "--compare",
             "Side by side in the same run: native (the same XNNPACK graph from C, alternated with the managed calls: " +
             "the binding's overhead), ort (ONNX Runtime: DynamicQuantizeMatMul for qc8w, MatMulNBits for qb4w, Gemm for " +
             "f32; outputs checked), peak (this core's int8/fp32 peak from a register-resident loop; GEMMs shown as % of it).",
             "native,ort,peak",
-            item => OptionParsing.EnumItem<CompareWith>(item, "comparison"));
-        var format = new Option<string>("--format")
+            item => OptionParsing.EnumItem(item, "comparison", Enum.GetValues<CompareWith>()));
+        Option<string> format = new Option<string>("--format")
         {
             Description = "What goes to standard output: table (default), json (ExecuTorch-style benchmark records) or csv.",
             HelpName = "table|json|csv",
@@ -112,20 +119,23 @@ internal static class BenchCommand
         };
         plot.Validators.Add(r =>
         {
-            var value = r.GetValueOrDefault<string?>();
+            string? value = r.GetValueOrDefault<string?>();
             if (value != null && !value.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !value.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
             {
                 r.AddError($"--plot: '{value}' must end in .png or .svg");
             }
         });
-        var blockSize = new Option<int>("--block-size")
+        Option<int> blockSize = new Option<int>("--block-size")
         {
             Description = "qb4w block size along K (a multiple of 32 for XNNPACK; a power of two >= 16 for ONNX Runtime).",
             DefaultValueFactory = _ => BenchData.DefaultBlockSize,
         }.AtLeast(1);
         blockSize.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int>() % 32 != 0) r.AddError("--block-size must be a multiple of 32");
+            if (r.GetValueOrDefault<int>() % 32 != 0)
+            {
+                r.AddError("--block-size must be a multiple of 32");
+            }
         });
         var seed = new Option<uint>("--seed")
         {
@@ -151,8 +161,8 @@ internal static class BenchCommand
         command.SetAction(parse =>
         {
             var shapes = new List<LayerShape>();
-            var presets = parse.GetValue(preset) ?? [];
-            foreach (var name in presets.Contains(Presets.All) ? Presets.Names : presets)
+            List<string> presets = parse.GetValue(preset) ?? [];
+            foreach (string name in presets.Contains(Presets.All) ? Presets.Names : presets)
             {
                 shapes.AddRange(Presets.Get(name));
             }
@@ -161,12 +171,12 @@ internal static class BenchCommand
             {
                 throw new UsageException("bench: give --preset or --shape (see `xnnkleidi bench --help`)");
             }
-            var comparisons = parse.GetValue(compare) ?? [];
+            List<CompareWith> comparisons = parse.GetValue(compare) ?? [];
             var options = new BenchOptions
             {
                 Shapes = shapes,
-                Schemes = OrDefault(parse.GetValue(scheme), Scheme.Qc8w),
-                Packings = OrDefault(parse.GetValue(packing), Packing.Off, Packing.On, Packing.Auto),
+                Schemes = OrDefault(parse.GetValue(scheme), WeightScheme.Qc8w),
+                Packings = OrDefault(parse.GetValue(packing), ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto),
                 Threads = OrDefault(parse.GetValue(threads), 1),
                 Warmup = parse.GetValue(warmup),
                 Iterations = parse.GetValue(iterations),
@@ -178,11 +188,11 @@ internal static class BenchCommand
                 BlockSize = parse.GetValue(blockSize),
                 Seed = parse.GetValue(seed),
             };
-            var stdoutFormat = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
+            OutputFormat stdoutFormat = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
             var outputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, stdoutFormat))).ToList();
-            var plotPath = parse.GetValue(plot);
+            string? plotPath = parse.GetValue(plot);
             // Fail on an unwritable file now, not after minutes of measuring.
-            foreach (var path in outputs.Select(o => o.Path).Append(plotPath).OfType<string>())
+            foreach (string path in outputs.Select(o => o.Path).Append(plotPath).OfType<string>())
             {
                 EnsureWritable(path);
             }
@@ -196,8 +206,16 @@ internal static class BenchCommand
 
     private static OutputFormat FileFormat(string path, OutputFormat fallback)
     {
-        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase)) return OutputFormat.Json;
-        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase)) return OutputFormat.Csv;
+        if (path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+        {
+            return OutputFormat.Json;
+        }
+
+        if (path.EndsWith(".csv", StringComparison.OrdinalIgnoreCase))
+        {
+            return OutputFormat.Csv;
+        }
+
         if (fallback == OutputFormat.Table)
         {
             throw new UsageException($"--out {path}: name the file .json or .csv, or give --format json|csv");
@@ -209,8 +227,12 @@ internal static class BenchCommand
     {
         try
         {
-            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (!string.IsNullOrEmpty(directory)) Directory.CreateDirectory(directory);
+            string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+
             using (new FileStream(path, FileMode.Append, FileAccess.Write))
             {
             }
@@ -223,8 +245,8 @@ internal static class BenchCommand
 
     private static int Run(BenchOptions options, OutputFormat stdoutFormat, List<(string Path, OutputFormat Format)> outputs, string? plotPath, bool quiet)
     {
-        var console = ConsoleFactory.Create();
-        var host = HostSummaryFactory.Create();
+        IAnsiConsole console = ConsoleFactory.Create();
+        HostSummary host = HostSummaryFactory.Create();
         string? emulationNote = null;
         if (host.EmulationReason != null && (options.CompareNative || options.CompareOrt || options.ComparePeak))
         {
@@ -235,7 +257,11 @@ internal static class BenchCommand
             emulationNote = "--compare is ignored under emulation: the C harness cannot start without binfmt_misc, and ONNX Runtime crashes under qemu-user";
         }
         var report = new BenchReport { Options = options, Host = host };
-        if (emulationNote != null) report.Notes.Add(emulationNote);
+        if (emulationNote != null)
+        {
+            report.Notes.Add(emulationNote);
+        }
+
         if (host.EmulationReason != null && !quiet)
         {
             ReportTable.WriteEmulationWarning(console, host);
@@ -256,7 +282,7 @@ internal static class BenchCommand
         try
         {
             var engine = new BenchEngine(options, ManagedLayer.Create);
-            var showProgress = !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
+            bool showProgress = !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
             if (showProgress)
             {
                 console.Progress()
@@ -264,7 +290,7 @@ internal static class BenchCommand
                     .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
                     .Start(context =>
                     {
-                        var task = context.AddTask("bench", maxValue: engine.GroupCount);
+                        ProgressTask task = context.AddTask("bench", maxValue: engine.GroupCount);
                         engine.Run(report, harness, description => task.Description = Markup.Escape(description), () => task.Increment(1));
                     });
             }
@@ -279,7 +305,7 @@ internal static class BenchCommand
         }
         Targets.Evaluate(report);
 
-        foreach (var (path, format) in outputs)
+        foreach ((string? path, OutputFormat format) in outputs)
         {
             File.WriteAllText(path, format == OutputFormat.Json ? RecordWriters.ToJson(report) : RecordWriters.ToCsv(report));
         }
@@ -296,10 +322,14 @@ internal static class BenchCommand
                 Console.Out.Write(RecordWriters.ToCsv(report));
                 break;
             default:
-                if (!quiet) ReportTable.Write(console, report);
+                if (!quiet)
+                {
+                    ReportTable.Write(console, report);
+                }
+
                 break;
         }
-        var summaryWriter = stdoutFormat == OutputFormat.Table ? Console.Out : Console.Error;
+        TextWriter summaryWriter = stdoutFormat == OutputFormat.Table ? Console.Out : Console.Error;
         summaryWriter.WriteLine(Summary(report));
         if (quiet && host.EmulationReason != null)
         {
@@ -317,18 +347,16 @@ internal static class BenchCommand
     {
         if (report.Options.Check)
         {
-            var failed = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
-            var passed = report.Cases.Count(c => c.Check is { Passed: true } && c.Error == null);
-            var cpu = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU") is { Length: > 0 } expected
-                ? expected
-                : report.Host.Rid.EndsWith("-x64", StringComparison.Ordinal) ? "x64" : "native";
-            return FormattableString.Invariant($"{report.Host.Rid}/{cpu}: {passed} passed, {failed} failed");
+            int failed = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
+            int passed = report.Cases.Count(c => c.Check is { Passed: true } && c.Error == null);
+            return RunSummaryLine.Format(report.Host.Rid, RunSummaryLine.ExpectedCpu, passed, failed);
         }
-        var measured = report.Cases.Count(c => c.Statistics != null);
-        var errors = report.Cases.Count(c => c.Error != null);
-        var met = report.Targets.Count(t => t.Met == true);
-        var missed = report.Targets.Count(t => t.Met == false);
-        var targets = report.Host.EmulationReason != null ? "targets not evaluated (emulated CPU)"
+
+        int measured = report.Cases.Count(c => c.Statistics != null);
+        int errors = report.Cases.Count(c => c.Error != null);
+        int met = report.Targets.Count(t => t.Met == true);
+        int missed = report.Targets.Count(t => t.Met == false);
+        string targets = report.Host.EmulationReason != null ? "targets not evaluated (emulated CPU)"
             : report.Targets.Count == 0 ? "no target applies to these cases"
             : FormattableString.Invariant($"targets: {met} met, {missed} not met");
         return FormattableString.Invariant($"bench: {measured} cases measured, {errors} could not run; {targets}");

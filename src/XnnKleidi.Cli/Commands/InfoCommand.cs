@@ -32,7 +32,7 @@ internal static class InfoCommand
         if (asJson)
         {
             var packing = new JsonObject();
-            foreach (var p in native.Packing)
+            foreach (PackingSupport p in native.Packing)
             {
                 packing[p.Scheme] = new JsonObject { ["available"] = p.Available, ["reason"] = p.Reason, ["kernel"] = p.Kernel };
             }
@@ -51,8 +51,8 @@ internal static class InfoCommand
             return native.LoadError == null ? 0 : Program.Failed;
         }
 
-        var console = ConsoleFactory.Create();
-        var grid = new Grid().AddColumn().AddColumn();
+        IAnsiConsole console = ConsoleFactory.Create();
+        Grid grid = new Grid().AddColumn().AddColumn();
         grid.AddRow("[bold]RID[/]", Markup.Escape(HostInfo.Rid));
         grid.AddRow("[bold]CPU[/]", Markup.Escape(HostInfo.CpuName));
         grid.AddRow("[bold]Native build[/]", Markup.Escape(native.BuildInfo));
@@ -63,9 +63,9 @@ internal static class InfoCommand
             console.MarkupLine($"[red]{Markup.Escape(native.LoadError)}[/]");
             return Program.Failed;
         }
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]KleidiAI activation packing (QP8) per weight scheme[/]");
+        Table table = new Table().Border(TableBorder.Rounded).Title("[bold]KleidiAI activation packing (QP8) per weight scheme[/]");
         table.AddColumn("Scheme").AddColumn("QP8 here").AddColumn("Why / kernel");
-        foreach (var p in native.Packing)
+        foreach (PackingSupport p in native.Packing)
         {
             table.AddRow(p.Scheme, p.Available ? "[green]available[/]" : "[yellow]not available[/]",
                 Markup.Escape(p.Available ? p.Kernel ?? p.Reason : p.Reason));

@@ -25,17 +25,20 @@ internal static class OptionParsing
             CustomParser = result =>
             {
                 var values = new List<T>();
-                foreach (var token in result.Tokens)
+                foreach (Token token in result.Tokens)
                 {
-                    foreach (var item in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    foreach (string item in token.Value.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
                     {
-                        var (value, error) = parseItem(item);
+                        (T? value, string? error) = parseItem(item);
                         if (error != null)
                         {
                             result.AddError($"{name}: {error}");
                             return [];
                         }
-                        if (!values.Contains(value)) values.Add(value);
+                        if (!values.Contains(value))
+                        {
+                            values.Add(value);
+                        }
                     }
                 }
                 if (values.Count == 0)
@@ -48,19 +51,31 @@ internal static class OptionParsing
     }
 
     /// <summary>Parses one of a fixed set of lower-case names into an enum value.</summary>
-    public static (TEnum Value, string? Error) EnumItem<TEnum>(string item, string what) where TEnum : struct, Enum
+    /// <summary>
+    /// One of <paramref name="accepted"/> by its name, case-insensitively; the error lists them in lower case, in the
+    /// order given (the order the help text documents, not the enum's).
+    /// </summary>
+    public static (TEnum Value, string? Error) EnumItem<TEnum>(string item, string what, params TEnum[] accepted) where TEnum : struct, Enum
     {
-        foreach (var value in Enum.GetValues<TEnum>())
+        foreach (TEnum value in accepted)
         {
-            if (string.Equals(value.ToString(), item, StringComparison.OrdinalIgnoreCase)) return (value, null);
+            if (string.Equals(value.ToString(), item, StringComparison.OrdinalIgnoreCase))
+            {
+                return (value, null);
+            }
         }
-        var names = string.Join(", ", Enum.GetNames<TEnum>().Select(n => n.ToLowerInvariant()));
+
+        string names = string.Join(", ", accepted.Select(value => value.ToString().ToLowerInvariant()));
         return (default, $"unknown {what} '{item}' (expected {names})");
     }
 
     public static (int Value, string? Error) PositiveInt(string item, string what)
     {
-        if (int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value > 0) return (value, null);
+        if (int.TryParse(item, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) && value > 0)
+        {
+            return (value, null);
+        }
+
         return (0, $"{what} must be positive integers, got '{item}'");
     }
 

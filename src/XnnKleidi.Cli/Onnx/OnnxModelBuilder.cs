@@ -2,6 +2,7 @@ using System.Runtime.InteropServices;
 using Google.Protobuf;
 using XnnKleidi.Cli.Bench;
 using XnnKleidi.Cli.Onnx.Proto;
+using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Onnx;
 
@@ -26,19 +27,19 @@ internal static class OnnxModelBuilder
     private const string MicrosoftDomain = "com.microsoft";
 
     /// <summary>The ONNX Runtime operator used for a scheme, or null when there is none.</summary>
-    public static string? OperatorFor(Scheme scheme) => scheme switch
+    public static string? OperatorFor(WeightScheme scheme) => scheme switch
     {
-        Scheme.Qc8w => "DynamicQuantizeMatMul",
-        Scheme.Qb4w => "MatMulNBits",
-        Scheme.F32 => "Gemm",
+        WeightScheme.Qc8w => "DynamicQuantizeMatMul",
+        WeightScheme.Qb4w => "MatMulNBits",
+        WeightScheme.F32 => "Gemm",
         _ => null,
     };
 
     /// <summary>How the ONNX Runtime operator quantizes the activations (for the output check).</summary>
-    public static ActivationQuantization ActivationQuantizationFor(Scheme scheme) => scheme switch
+    public static ActivationQuantization ActivationQuantizationFor(WeightScheme scheme) => scheme switch
     {
-        Scheme.Qc8w => ActivationQuantization.PerTensor,
-        Scheme.Qb4w => ActivationQuantization.SymmetricPerBlock,
+        WeightScheme.Qc8w => ActivationQuantization.PerTensor,
+        WeightScheme.Qb4w => ActivationQuantization.SymmetricPerBlock,
         _ => ActivationQuantization.None,
     };
 
@@ -51,31 +52,38 @@ internal static class OnnxModelBuilder
         graph.Initializer.Add(Tensor("bias", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(data.Bias.AsSpan()), data.N));
         switch (data.Scheme)
         {
-            case Scheme.Qc8w:
+            case WeightScheme.Qc8w:
             {
-                // DynamicQuantizeMatMul takes B as K x N; the layer's weights are N x K.
-                var transposed = new sbyte[data.K * data.N];
-                for (var n = 0; n < data.N; n++)
+                    // DynamicQuantizeMatMul takes B as K x N; the layer's weights are N x K.
+                    sbyte[] transposed = new sbyte[data.K * data.N];
+                for (int n = 0; n < data.N; n++)
                 {
-                    for (var k = 0; k < data.K; k++) transposed[k * data.N + n] = data.Qc8wWeights[n * data.K + k];
-                }
+                    for (int k = 0; k < data.K; k++)
+                        {
+                            transposed[k * data.N + n] = data.Qc8wWeights[n * data.K + k];
+                        }
+                    }
                 graph.Initializer.Add(Tensor("w", TensorProto.Types.DataType.Int8, MemoryMarshal.AsBytes(transposed.AsSpan()), data.K, data.N));
                 graph.Initializer.Add(Tensor("w_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(data.ChannelScales.AsSpan()), data.N));
                 // Inputs: A, B, b_scale, b_zero_point (omitted: symmetric), bias.
                 graph.Node.Add(Node("DynamicQuantizeMatMul", MicrosoftDomain, [InputName, "w", "w_scale", "", "bias"]));
                 break;
             }
-            case Scheme.Qb4w:
+            case WeightScheme.Qb4w:
             {
-                var blocks = data.K / data.BlockSize;
+                    int blocks = data.K / data.BlockSize;
                 // B is N x blocks x (block_size / 2) bytes, element 2j in the low nibble: the
                 // benchmark's nibble rows already have exactly that layout.
                 graph.Initializer.Add(Tensor("w", TensorProto.Types.DataType.Uint8, data.Nibbles, data.N, blocks, data.BlockSize / 2));
-                var scales = new float[data.N * blocks];
-                for (var i = 0; i < scales.Length; i++) scales[i] = BenchData.FromBf16(data.BlockScalesBf16[i]);
-                graph.Initializer.Add(Tensor("w_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), data.N * blocks));
-                // Inputs: A, B, scales, zero_points (omitted: 8 for 4 bits), g_idx (omitted), bias.
-                var node = Node("MatMulNBits", MicrosoftDomain, [InputName, "w", "w_scale", "", "", "bias"]);
+                    float[] scales = new float[data.N * blocks];
+                for (int i = 0; i < scales.Length; i++)
+                    {
+                        scales[i] = (float)Reference.Bf16(data.BlockScalesBf16[i]);
+                    }
+
+                    graph.Initializer.Add(Tensor("w_scale", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(scales.AsSpan()), data.N * blocks));
+                    // Inputs: A, B, scales, zero_points (omitted: 8 for 4 bits), g_idx (omitted), bias.
+                    NodeProto node = Node("MatMulNBits", MicrosoftDomain, [InputName, "w", "w_scale", "", "", "bias"]);
                 node.Attribute.Add(IntAttribute("K", data.K));
                 node.Attribute.Add(IntAttribute("N", data.N));
                 node.Attribute.Add(IntAttribute("bits", 4));
@@ -84,10 +92,10 @@ internal static class OnnxModelBuilder
                 graph.Node.Add(node);
                 break;
             }
-            case Scheme.F32:
+            case WeightScheme.F32:
             {
                 graph.Initializer.Add(Tensor("w", TensorProto.Types.DataType.Float, MemoryMarshal.AsBytes(data.F32Weights.AsSpan()), data.N, data.K));
-                var node = Node("Gemm", "", [InputName, "w", "bias"]);
+                    NodeProto node = Node("Gemm", "", [InputName, "w", "bias"]);
                 node.Attribute.Add(IntAttribute("transB", 1));
                 graph.Node.Add(node);
                 break;
@@ -129,7 +137,11 @@ internal static class OnnxModelBuilder
     private static ValueInfoProto TensorInfo(string name, TensorProto.Types.DataType type, params long[] dims)
     {
         var shape = new TensorShapeProto();
-        foreach (var dim in dims) shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
+        foreach (long dim in dims)
+        {
+            shape.Dim.Add(new TensorShapeProto.Types.Dimension { DimValue = dim });
+        }
+
         return new ValueInfoProto
         {
             Name = name,

@@ -7,13 +7,17 @@ internal static class ConsoleFactory
 {
     public static IAnsiConsole Create()
     {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings
         {
             Out = new AnsiConsoleOutput(Console.Out),
             Interactive = Console.IsOutputRedirected ? InteractionSupport.No : InteractionSupport.Detect,
             Ansi = Console.IsOutputRedirected ? AnsiSupport.No : AnsiSupport.Detect,
         });
-        if (Console.IsOutputRedirected) console.Profile.Width = 200;
+        if (Console.IsOutputRedirected)
+        {
+            console.Profile.Width = 200;
+        }
+
         return console;
     }
 }

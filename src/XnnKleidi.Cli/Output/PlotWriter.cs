@@ -10,11 +10,11 @@ namespace XnnKleidi.Cli.Output;
 /// </summary>
 internal static class PlotWriter
 {
-    private static readonly Dictionary<Packing, Color> Colors = new()
+    private static readonly Dictionary<ActivationPacking, Color> Colors = new()
     {
-        [Packing.Off] = new Color(0x5B, 0x6C, 0x8F),
-        [Packing.On] = new Color(0xE0, 0x7A, 0x1F),
-        [Packing.Auto] = new Color(0x3A, 0x9D, 0x5D),
+        [ActivationPacking.Off] = new Color(0x5B, 0x6C, 0x8F),
+        [ActivationPacking.On] = new Color(0xE0, 0x7A, 0x1F),
+        [ActivationPacking.Auto] = new Color(0x3A, 0x9D, 0x5D),
     };
 
     public static void Write(BenchReport report, string path)
@@ -24,23 +24,27 @@ internal static class PlotWriter
         var groups = measured
             .GroupBy(c => (c.Shape, c.Scheme, c.Threads))
             .ToList();
-        var packings = report.Options.Packings;
+        IReadOnlyList<ActivationPacking> packings = report.Options.Packings;
         var plot = new Plot();
         var bars = new List<Bar>();
         var tickPositions = new List<double>();
         var tickLabels = new List<string>();
-        var width = 0.8 / Math.Max(1, packings.Count);
-        var floor = measured.Count == 0 ? 0 : Math.Floor(Math.Log10(measured.Min(c => c.Statistics!.P50 / 1000.0)));
-        for (var g = 0; g < groups.Count; g++)
+        double width = 0.8 / Math.Max(1, packings.Count);
+        double floor = measured.Count == 0 ? 0 : Math.Floor(Math.Log10(measured.Min(c => c.Statistics!.P50 / 1000.0)));
+        for (int g = 0; g < groups.Count; g++)
         {
-            var group = groups[g];
+            IGrouping<(LayerShape Shape, WeightScheme Scheme, int Threads), CaseResult> group = groups[g];
             tickPositions.Add(g);
-            var (shape, scheme, threads) = group.Key;
+            (LayerShape? shape, WeightScheme scheme, int threads) = group.Key;
             tickLabels.Add($"{shape.ShapeText}\n{scheme.ToString().ToLowerInvariant()} {threads}t");
-            for (var p = 0; p < packings.Count; p++)
+            for (int p = 0; p < packings.Count; p++)
             {
-                var c = group.FirstOrDefault(x => x.Packing == packings[p]);
-                if (c?.Statistics == null) continue;
+                CaseResult? c = group.FirstOrDefault(x => x.Packing == packings[p]);
+                if (c?.Statistics == null)
+                {
+                    continue;
+                }
+
                 bars.Add(new Bar
                 {
                     Position = g - 0.4 + width * (p + 0.5),
@@ -53,9 +57,9 @@ internal static class PlotWriter
         }
         plot.Add.Bars(bars);
         plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericManual([.. tickPositions], [.. tickLabels]);
-        var top = bars.Count == 0 ? floor + 1 : Math.Ceiling(bars.Max(b => b.Value));
+        double top = bars.Count == 0 ? floor + 1 : Math.Ceiling(bars.Max(b => b.Value));
         var yTicks = new ScottPlot.TickGenerators.NumericManual();
-        for (var e = floor; e <= top; e++)
+        for (double e = floor; e <= top; e++)
         {
             yTicks.AddMajor(e, Math.Pow(10, e).ToString("0.###", System.Globalization.CultureInfo.InvariantCulture));
         }
@@ -65,14 +69,20 @@ internal static class PlotWriter
         plot.YLabel("p50 per call, microseconds (log scale)");
         plot.Title($"xnnkleidi bench: activation packing off / on / auto, {report.Host.Rid}" +
                    (report.Host.EmulationReason != null ? " (EMULATED: timings meaningless)" : ""));
-        foreach (var packing in packings)
+        foreach (ActivationPacking packing in packings)
         {
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = $"packing {packing.ToString().ToLowerInvariant()}", FillColor = Colors[packing] });
         }
         plot.Legend.IsVisible = true;
         plot.Legend.Alignment = Alignment.UpperLeft;
-        var pixelWidth = Math.Max(800, 110 * groups.Count + 200);
-        if (path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase)) plot.SaveSvg(path, pixelWidth, 600);
-        else plot.SavePng(path, pixelWidth, 600);
+        int pixelWidth = Math.Max(800, 110 * groups.Count + 200);
+        if (path.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+        {
+            plot.SaveSvg(path, pixelWidth, 600);
+        }
+        else
+        {
+            plot.SavePng(path, pixelWidth, 600);
+        }
     }
 }

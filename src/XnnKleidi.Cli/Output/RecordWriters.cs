@@ -20,14 +20,14 @@ internal static class RecordWriters
     {
         ArgumentNullException.ThrowIfNull(report);
         var records = new JsonArray();
-        foreach (var c in report.Cases)
+        foreach (CaseResult c in report.Cases)
         {
-            foreach (var (metric, value, target) in Metrics(report, c))
+            foreach ((string? metric, double value, double? target) in Metrics(report, c))
             {
                 records.Add(Record(report, c, metric, value, target));
             }
         }
-        foreach (var peak in report.Peaks)
+        foreach (PeakResult peak in report.Peaks)
         {
             records.Add(BaseRecord(report, "peak-probe", "native", peak.Kind, "peak_gops", peak.Gops, null, 1, peak.Instruction));
         }
@@ -45,17 +45,40 @@ internal static class RecordWriters
             yield return ("avg_latency_us", s.Mean / 1000.0, null);
             yield return ("stddev_latency_us", s.StandardDeviation / 1000.0, null);
         }
-        if (c.Gops is double gops) yield return ("gops", gops, null);
-        if (c.PercentOfPeak is double peak) yield return ("percent_of_peak", peak, TargetFor(report, c, "share of the measured int8 peak"));
-        if (c.OnOffRatio is double onOff) yield return ("packing_on_off_p50_ratio", onOff, null);
-        if (c.ManagedNativeRatio is double overhead) yield return ("managed_native_p50_ratio", overhead, TargetFor(report, c, "binding overhead (managed/native p50)"));
-        if (c.SpeedupOverOrt is double speedup) yield return ("speedup_over_onnxruntime", speedup, TargetFor(report, c, "speed-up over ONNX Runtime"));
-        if (c.Check is { } check) yield return ("check_worst_error_over_tolerance", check.WorstRatio, 1.0);
+        if (c.Gops is double gops)
+        {
+            yield return ("gops", gops, null);
+        }
+
+        if (c.PercentOfPeak is double peak)
+        {
+            yield return ("percent_of_peak", peak, TargetFor(report, c, "share of the measured int8 peak"));
+        }
+
+        if (c.OnOffRatio is double onOff)
+        {
+            yield return ("packing_on_off_p50_ratio", onOff, null);
+        }
+
+        if (c.ManagedNativeRatio is double overhead)
+        {
+            yield return ("managed_native_p50_ratio", overhead, TargetFor(report, c, "binding overhead (managed/native p50)"));
+        }
+
+        if (c.SpeedupOverOrt is double speedup)
+        {
+            yield return ("speedup_over_onnxruntime", speedup, TargetFor(report, c, "speed-up over ONNX Runtime"));
+        }
+
+        if (c.Check is { } check)
+        {
+            yield return ("check_worst_error_over_tolerance", check.WorstRatio, 1.0);
+        }
     }
 
     private static double? TargetFor(BenchReport report, CaseResult c, string target)
     {
-        var where = FormattableString.Invariant(
+        string where = FormattableString.Invariant(
             $"{c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} packing {c.PackingName}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}");
         return report.Targets.FirstOrDefault(t => t.Target.StartsWith(target, StringComparison.Ordinal) && t.Where == where)?.Threshold;
     }
@@ -80,7 +103,7 @@ internal static class RecordWriters
 
     private static JsonObject Record(BenchReport report, CaseResult c, string metric, double value, double? target)
     {
-        var record = BaseRecord(report, $"{c.Shape.Model}/{c.Shape.Layer}", c.BackendName, c.Quantization, metric, value, target, c.Threads, c.Kernel);
+        JsonObject record = BaseRecord(report, $"{c.Shape.Model}/{c.Shape.Layer}", c.BackendName, c.Quantization, metric, value, target, c.Threads, c.Kernel);
         record["operators"] = new JsonArray([.. c.Operators.Select(o => (JsonNode?)JsonValue.Create(o))]);
         record["packing"] = c.PackingName;
         record["packingActive"] = c.PackingActive;
@@ -104,9 +127,9 @@ internal static class RecordWriters
         ArgumentNullException.ThrowIfNull(report);
         var builder = new StringBuilder();
         builder.AppendLine(string.Join(',', CsvColumns));
-        foreach (var c in report.Cases)
+        foreach (CaseResult c in report.Cases)
         {
-            var s = c.Statistics;
+            TimingStatistics? s = c.Statistics;
             string Us(Func<TimingStatistics, double> pick) => s == null ? "" : (pick(s) / 1000.0).ToString("0.###", CultureInfo.InvariantCulture);
             string[] fields =
             [

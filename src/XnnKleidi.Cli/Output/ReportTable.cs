@@ -1,5 +1,6 @@
 using Spectre.Console;
 using XnnKleidi.Cli.Bench;
+using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Output;
 
@@ -14,18 +15,29 @@ internal static class ReportTable
         console.MarkupLine($"[bold]xnnkleidi bench[/] on {Markup.Escape(report.Host.Cpu)} ({Markup.Escape(report.Host.Rid)}), " +
                            $"{Markup.Escape(report.Host.BuildInfo)}");
         console.MarkupLine($"CPU features: {Markup.Escape(report.Host.CpuFeatures)}");
-        foreach (var peak in report.Peaks)
+        foreach (PeakResult peak in report.Peaks)
         {
             console.MarkupLine(FormattableString.Invariant(
                 $"Peak {peak.Kind}, one core: [bold]{peak.Gops:0} GOP/s[/] ({Markup.Escape(peak.Instruction)}, register-resident loop)"));
         }
 
-        if (report.Options.Check) WriteCheckTable(console, report);
-        else WriteTimingTable(console, report);
+        if (report.Options.Check)
+        {
+            WriteCheckTable(console, report);
+        }
+        else
+        {
+            WriteTimingTable(console, report);
+        }
+
         WriteErrors(console, report);
         WriteKernelTable(console, report);
         WriteTargets(console, report);
-        foreach (var note in report.Notes) console.MarkupLine($"[grey]note:[/] {Markup.Escape(note)}");
+        foreach (string note in report.Notes)
+        {
+            console.MarkupLine($"[grey]note:[/] {Markup.Escape(note)}");
+        }
+
         WriteEmulationWarning(console, report.Host);
     }
 
@@ -43,7 +55,7 @@ internal static class ReportTable
     private static string ShortRan(CaseResult c) => c.Backend switch
     {
         Backend.OnnxRuntime => "ORT",
-        _ when c.Scheme == Bench.Scheme.F32 => "F32",
+        _ when c.Scheme == WeightScheme.F32 => "F32",
         _ => c.PackingActive == true ? "QP8" : "QD8",
     };
 
@@ -56,19 +68,23 @@ internal static class ReportTable
 
     private static void WriteTimingTable(IAnsiConsole console, BenchReport report)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]p50 and friends per call, microseconds[/]");
+        Table table = new Table().Border(TableBorder.Rounded).Title("[bold]p50 and friends per call, microseconds[/]");
         string[] headers =
         [
             "Model / layer", "MxKxN", "Scheme", "Thr", "Packing", "Ran", "p50", "p90", "p99", "min", "mean ± sd",
             "GOP/s", "% peak", "on/off", "vs C", "ORT p50", "ORT/us", "check",
         ];
-        foreach (var header in headers) table.AddColumn(new TableColumn(header).RightAligned());
+        foreach (string header in headers)
+        {
+            table.AddColumn(new TableColumn(header).RightAligned());
+        }
+
         table.Columns[0].LeftAligned();
         var ortByGroup = report.Cases.Where(c => c.Backend == Backend.OnnxRuntime).ToList();
-        foreach (var c in report.Cases.Where(c => c.Backend == Backend.XnnKleidi))
+        foreach (CaseResult? c in report.Cases.Where(c => c.Backend == Backend.XnnKleidi))
         {
-            var s = c.Statistics;
-            var ort = ortByGroup.FirstOrDefault(o => o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads);
+            TimingStatistics? s = c.Statistics;
+            CaseResult? ort = ortByGroup.FirstOrDefault(o => o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads);
             if (s == null)
             {
                 table.AddRow(Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c), c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -104,14 +120,14 @@ internal static class ReportTable
 
     private static void WriteCheckTable(IAnsiConsole console, BenchReport report)
     {
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]outputs against the float64 reference[/]");
-        foreach (var header in new[] { "Model / layer", "MxKxN", "Scheme", "Thr", "Packing", "Backend", "Ran", "worst |err|/tol", "result" })
+        Table table = new Table().Border(TableBorder.Rounded).Title("[bold]outputs against the float64 reference[/]");
+        foreach (string header in new[] { "Model / layer", "MxKxN", "Scheme", "Thr", "Packing", "Backend", "Ran", "worst |err|/tol", "result" })
         {
             table.AddColumn(header);
         }
-        foreach (var c in report.Cases)
+        foreach (CaseResult c in report.Cases)
         {
-            var result = c.Error != null ? $"[red]{Markup.Escape(Shorten(c.Error))}[/]"
+            string result = c.Error != null ? $"[red]{Markup.Escape(Shorten(c.Error))}[/]"
                 : c.Check is { Passed: false } failed ? $"[red]FAIL: {Markup.Escape(failed.Failure ?? "")}[/]"
                 : c.Check != null ? "[green]pass[/]" : "";
             table.AddRow(
@@ -120,8 +136,8 @@ internal static class ReportTable
                 c.Check is { } check ? Format.Number(check.WorstRatio, "0.000") : "", result);
         }
         console.Write(table);
-        var checkedCount = report.Cases.Count(c => c.Check != null);
-        var failedCount = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
+        int checkedCount = report.Cases.Count(c => c.Check != null);
+        int failedCount = report.Cases.Count(c => c.Check is { Passed: false } || c.Error != null);
         console.MarkupLine(failedCount == 0
             ? $"[green]check: {checkedCount} outputs within bounds, 0 failed[/]"
             : $"[red]check: {failedCount} of {report.Cases.Count} cases failed[/]");
@@ -133,10 +149,18 @@ internal static class ReportTable
             .Where(c => c.Backend == Backend.XnnKleidi && c.Operators.Count > 0)
             .GroupBy(c => (c.Scheme, c.PackingName, Ops: string.Join(" -> ", c.Operators), c.Kernel, c.FallbackReason))
             .ToList();
-        if (rows.Count == 0) return;
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]what ran[/]");
-        foreach (var header in new[] { "Scheme", "Packing", "Operators (XNNPACK profiling)", "Kernel", "Why not packed" }) table.AddColumn(header);
-        foreach (var row in rows)
+        if (rows.Count == 0)
+        {
+            return;
+        }
+
+        Table table = new Table().Border(TableBorder.Rounded).Title("[bold]what ran[/]");
+        foreach (string header in new[] { "Scheme", "Packing", "Operators (XNNPACK profiling)", "Kernel", "Why not packed" })
+        {
+            table.AddColumn(header);
+        }
+
+        foreach (IGrouping<(WeightScheme Scheme, string PackingName, string Ops, string? Kernel, string? FallbackReason), CaseResult>? row in rows)
         {
             table.AddRow(row.Key.Scheme.ToString().ToLowerInvariant(), row.Key.PackingName, Markup.Escape(row.Key.Ops),
                 Markup.Escape(row.Key.Kernel ?? ""), Markup.Escape(row.Key.FallbackReason ?? ""));
@@ -151,11 +175,18 @@ internal static class ReportTable
             console.MarkupLine("[bold red]targets: not evaluated, the CPU is emulated[/]");
             return;
         }
-        if (report.Targets.Count == 0) return;
-        var table = new Table().Border(TableBorder.Rounded).Title("[bold]targets[/]");
-        foreach (var header in new[] { "Target", "Case", "Measured", "Needed", "" }) table.AddColumn(header);
+        if (report.Targets.Count == 0)
+        {
+            return;
+        }
+
+        Table table = new Table().Border(TableBorder.Rounded).Title("[bold]targets[/]");
+        foreach (string header in new[] { "Target", "Case", "Measured", "Needed", "" })
+        {
+            table.AddColumn(header);
+        }
         // Three decimals: a ratio of 1.049 against a threshold of 1.05 must not read "1.05 ... not met".
-        foreach (var t in report.Targets)
+        foreach (TargetVerdict t in report.Targets)
         {
             table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Where), Format.Number(t.Measured, "0.000"), Markup.Escape(t.Detail),
                 t.Met switch { true => "[green]target met[/]", false => "[red]target not met[/]", _ => "n/a" });
@@ -168,7 +199,7 @@ internal static class ReportTable
 
     private static void WriteErrors(IAnsiConsole console, BenchReport report)
     {
-        foreach (var message in report.Cases.Where(c => c.Error != null).Select(c => $"{c.BackendName} {c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} {c.PackingName} {c.Threads}t: {c.Error}").Distinct())
+        foreach (string message in report.Cases.Where(c => c.Error != null).Select(c => $"{c.BackendName} {c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} {c.PackingName} {c.Threads}t: {c.Error}").Distinct())
         {
             console.MarkupLine($"[red]error:[/] {Markup.Escape(message)}");
         }
@@ -178,10 +209,14 @@ internal static class ReportTable
 
     private static string RatioMarkup(double? ratio, bool lowerIsBetter)
     {
-        if (ratio is not double r) return "";
-        var text = Format.Ratio(r);
-        var good = lowerIsBetter ? r < 0.97 : r > 1.03;
-        var bad = lowerIsBetter ? r > 1.03 : r < 0.97;
+        if (ratio is not double r)
+        {
+            return "";
+        }
+
+        string text = Format.Ratio(r);
+        bool good = lowerIsBetter ? r < 0.97 : r > 1.03;
+        bool bad = lowerIsBetter ? r > 1.03 : r < 0.97;
         return good ? $"[green]{text}[/]" : bad ? $"[red]{text}[/]" : text;
     }
 }

@@ -10,8 +10,8 @@ internal static class HostInfo
 
     private static string ComputeRid()
     {
-        var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : "unknown";
-        var arch = RuntimeInformation.ProcessArchitecture switch
+        string os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : "unknown";
+        string arch = RuntimeInformation.ProcessArchitecture switch
         {
             Architecture.X64 => "x64",
             Architecture.Arm64 => "arm64",
@@ -43,7 +43,7 @@ internal static class HostInfo
     {
         try
         {
-            foreach (var line in File.ReadLines("/proc/cpuinfo"))
+            foreach (string line in File.ReadLines("/proc/cpuinfo"))
             {
                 if (line.StartsWith("model name", StringComparison.Ordinal) && line.Contains(':', StringComparison.Ordinal))
                 {
@@ -68,7 +68,7 @@ internal static class HostInfo
         {
             return "XNNKLEIDI_EMULATED=1";
         }
-        var expected = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU");
+        string? expected = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU");
         if (expected is "max" or "cortex-a76" or "cortex-a72")
         {
             return $"XNNKLEIDI_EXPECTED_CPU={expected} is a QEMU CPU model";
@@ -77,7 +77,7 @@ internal static class HostInfo
         {
             try
             {
-                var cpuinfo = File.ReadAllText("/proc/cpuinfo");
+                string cpuinfo = File.ReadAllText("/proc/cpuinfo");
                 if (cpuinfo.Contains("vendor_id", StringComparison.Ordinal) ||
                     cpuinfo.Contains("GenuineIntel", StringComparison.Ordinal) ||
                     cpuinfo.Contains("AuthenticAMD", StringComparison.Ordinal))

@@ -12,7 +12,7 @@ public sealed class RunSummary
     public void PrintSummary()
     {
         TestContext.ResultAdapter outcome = TestContext.CurrentContext.Result;
-        string line = $"{TestEnvironment.RuntimeIdentifier}/{TestEnvironment.ExpectedCpu}: {outcome.PassCount} passed, {outcome.FailCount} failed";
-        TestContext.Progress.WriteLine(line);
+        TestContext.Progress.WriteLine(
+            RunSummaryLine.Format(TestEnvironment.RuntimeIdentifier, TestEnvironment.ExpectedCpu, outcome.PassCount, outcome.FailCount));
     }
 }
