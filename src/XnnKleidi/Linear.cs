@@ -41,6 +41,7 @@ public sealed unsafe class Linear : IDisposable
         PackingFallbackReason = built.PackingFallbackReason;
         AutoTiming = built.Timing;
         ProfilingEnabled = options.EnableProfiling;
+        NativeRuntimeFlags = RuntimeFactory.FlagsFor(options);
     }
 
     /// <summary>K, the number of input channels (floats per input row).</summary>
@@ -239,6 +240,13 @@ public sealed unsafe class Linear : IDisposable
 
     /// <summary>True when the layer was created with <see cref="LinearOptions.EnableProfiling"/>.</summary>
     public bool ProfilingEnabled { get; }
+
+    /// <summary>
+    /// The <c>flags</c> this layer's XNNPACK runtime was created with (<c>xnn_create_runtime_v4</c>):
+    /// <see cref="XnnKleidiLibrary.RuntimeFlags"/>, plus XNN_FLAG_BASIC_PROFILING with <see cref="LinearOptions.EnableProfiling"/>.
+    /// A C program that builds the same graph for comparison must use this value, or it measures a different runtime.
+    /// </summary>
+    public uint NativeRuntimeFlags { get; }
 
     /// <summary>
     /// Where the time of the last <c>Run</c> went: each operator's time as XNNPACK measured it (the convert, QD8 or QP8,

@@ -60,9 +60,8 @@ public static unsafe class XnnKleidiLibrary
     }
 
     /// <summary>
-    /// The flags XNNPACK's runtime of every <see cref="Linear"/> is created with (the <c>flags</c> of
-    /// <c>xnn_create_runtime_v4</c>). A C program that builds the same graph for comparison must use the same value,
-    /// or it measures a different runtime.
+    /// The flags XNNPACK's runtime of every <see cref="Linear"/> without profiling is created with (the <c>flags</c> of
+    /// <c>xnn_create_runtime_v4</c>); <see cref="Linear.NativeRuntimeFlags"/> gives one layer's own.
     /// </summary>
     public static uint RuntimeFlags => Linear.RuntimeFlags;
 

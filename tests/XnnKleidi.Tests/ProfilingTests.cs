@@ -32,6 +32,17 @@ public sealed class ProfilingTests
         Assert.Throws<InvalidOperationException>(() => linear.GetLastRunProfile());
     }
 
+    [Test]
+    public void NativeRuntimeFlags_AreTheLibrarysPlusProfilingWhenAskedFor()
+    {
+        float[] weights = TestData.Uniform(8 * 64, -1f, 1f, seed: 1);
+        using Linear plain = Linear.Create(64, 8, weights, WeightScheme.Qc8w);
+        using Linear profiled = Linear.Create(64, 8, weights, WeightScheme.Qc8w, options: new LinearOptions { EnableProfiling = true });
+
+        Assert.That(plain.NativeRuntimeFlags, Is.EqualTo(XnnKleidiLibrary.RuntimeFlags));
+        Assert.That(profiled.NativeRuntimeFlags, Is.EqualTo(XnnKleidiLibrary.RuntimeFlags | 0x8u), "XNN_FLAG_BASIC_PROFILING is 0x8 in xnnpack.h");
+    }
+
     private static IEnumerable<TestCaseData> Layers()
     {
         foreach (WeightScheme scheme in new[] { WeightScheme.Qc8w, WeightScheme.Qc4w, WeightScheme.Qb4w, WeightScheme.F32 })

@@ -65,8 +65,8 @@ internal sealed class ManagedLayer : IManagedLayer
     public string? Kernel => linear.GetKleidiAIKernelName(batch)
         ?? linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
 
-    // The library's own value, so that the C harness builds the runtime every Linear runs with.
-    public uint RuntimeFlags => XnnKleidiLibrary.RuntimeFlags;
+    // The layer's own value, so that the C harness builds the runtime this Linear runs with.
+    public uint RuntimeFlags => linear.NativeRuntimeFlags;
 
     public string? Note => linear.AutoTiming is { } timing
         ? FormattableString.Invariant(
