@@ -37,7 +37,7 @@ public sealed unsafe class Linear : IDisposable
         workspace = options.Workspace;
         state = new RunState(built.Runtime, weights.InputChannels, weights.Scheme, options);
         OperatorNames = built.OperatorNames;
-        ActivationPackingActive = built.OperatorNames.Any(name => name.Contains("QP8", StringComparison.Ordinal));
+        ActivationPackingActive = built.PackingActive;
         PackingFallbackReason = built.PackingFallbackReason;
         AutoTiming = built.Timing;
         ProfilingEnabled = options.EnableProfiling;

@@ -1,7 +1,7 @@
 namespace XnnKleidi.Internal;
 
 /// <summary>What <see cref="LayerBuilder"/> hands to a new <see cref="Linear"/>: the runtime it runs, and what is known about it.</summary>
-internal sealed record BuiltLayer(RuntimeHandle Runtime, string[] OperatorNames, string? PackingFallbackReason, ActivationPackingTiming? Timing);
+internal sealed record BuiltLayer(RuntimeHandle Runtime, string[] OperatorNames, bool PackingActive, string? PackingFallbackReason, ActivationPackingTiming? Timing);
 
 /// <summary>
 /// Decides Off, On or Auto for a layer and builds the runtime it will run: it copies the weights into native memory,
@@ -72,7 +72,7 @@ internal static unsafe class LayerBuilder
                 reason = $"XNNPACK did not pack the activations although libxnnkleidi's flag 0x{flag:X} was set; it runs {string.Join(", ", names)}";
             }
 
-            return new BuiltLayer(kept, names, reason, timing);
+            return new BuiltLayer(kept, names, packedNames, reason, timing);
         }
         catch
         {

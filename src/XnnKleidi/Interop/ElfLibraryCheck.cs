@@ -47,12 +47,12 @@ internal static class ElfLibraryCheck
             return $"found, but it is not a shared library: it does not start with the ELF signature ({Preview(header)})";
         }
 
-        string expected = MachineName(MachineOf(processArchitecture));
-        string process = ArchitectureName(processArchitecture);
+        // The process is named from the same e_machine table as the file, so the two read alike.
+        string process = MachineName(MachineOf(processArchitecture));
         if (header[4] != ElfClass64 || header[5] != LittleEndian)
         {
             string kind = header[4] == ElfClass64 ? "64-bit big-endian" : "32-bit";
-            return $"found, but it is a {kind} ELF file; this process is {process} and needs a 64-bit little-endian {expected} library";
+            return $"found, but it is a {kind} ELF file; this process is {process} and needs a 64-bit little-endian {process} library";
         }
 
         ushort type = BinaryPrimitives.ReadUInt16LittleEndian(header[16..]);
@@ -71,13 +71,14 @@ internal static class ElfLibraryCheck
         return null;
     }
 
-    // e_machine values from the System V ABI: EM_386, EM_ARM, EM_X86_64, EM_AARCH64.
+    // e_machine values from the System V ABI: EM_386, EM_ARM, EM_X86_64, EM_AARCH64, EM_RISCV.
     private static ushort MachineOf(Architecture architecture) => architecture switch
     {
         Architecture.X86 => 3,
         Architecture.Arm => 40,
         Architecture.X64 => 62,
         Architecture.Arm64 => 183,
+        Architecture.RiscV64 => 243,
         _ => 0,
     };
 
@@ -89,13 +90,6 @@ internal static class ElfLibraryCheck
         183 => "AArch64 (arm64)",
         243 => "RISC-V",
         _ => $"unknown machine ({machine})",
-    };
-
-    private static string ArchitectureName(Architecture architecture) => architecture switch
-    {
-        Architecture.X64 => "x86-64",
-        Architecture.Arm64 => "AArch64 (arm64)",
-        _ => architecture.ToString(),
     };
 
     private static string TypeName(ushort type) => type switch

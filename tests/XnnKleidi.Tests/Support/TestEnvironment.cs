@@ -6,13 +6,11 @@ namespace XnnKleidi.Tests.Support;
 internal static class TestEnvironment
 {
     /// <summary>
-    /// The CPU model from XNNKLEIDI_EXPECTED_CPU: x64, max, cortex-a76 or cortex-a72 (QEMU models). Unset means
-    /// x64 on x86-64 and "unknown" elsewhere, which the per-CPU tests ignore rather than guess.
+    /// The CPU model from XNNKLEIDI_EXPECTED_CPU: x64, max, cortex-a76 or cortex-a72 (QEMU models), read as the
+    /// oracle's run summary reads it. Unset means x64 on x86-64 and "native" elsewhere, which the per-CPU tests
+    /// ignore rather than guess.
     /// </summary>
-    public static string ExpectedCpu { get; } =
-        Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU") is { Length: > 0 } cpu
-            ? cpu
-            : RuntimeInformation.ProcessArchitecture == Architecture.X64 ? "x64" : "unknown";
+    public static string ExpectedCpu { get; } = RunSummaryLine.ExpectedCpu;
 
     /// <summary>The arm64 models run under QEMU, about 10–50× slower than native, so long loops are cut.</summary>
     public static bool IsEmulated => ExpectedCpu is "max" or "cortex-a76" or "cortex-a72";
