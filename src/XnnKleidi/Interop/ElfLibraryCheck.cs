@@ -71,14 +71,13 @@ internal static class ElfLibraryCheck
         return null;
     }
 
-    // e_machine values from the System V ABI: EM_386, EM_ARM, EM_X86_64, EM_AARCH64, EM_RISCV.
+    // e_machine values from the System V ABI: EM_386, EM_ARM, EM_X86_64, EM_AARCH64 (net8.0 has no RISC-V Architecture).
     private static ushort MachineOf(Architecture architecture) => architecture switch
     {
         Architecture.X86 => 3,
         Architecture.Arm => 40,
         Architecture.X64 => 62,
         Architecture.Arm64 => 183,
-        Architecture.RiscV64 => 243,
         _ => 0,
     };
 
