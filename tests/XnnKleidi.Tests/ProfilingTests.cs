@@ -84,15 +84,14 @@ public sealed class ProfilingTests
         float[] input = TestData.Uniform(Batch * K, -1f, 1f, seed: 6);
         var output = new float[Batch * N];
 
-        // The profile of the last run: the first runs also fault in the output's and the workspace's pages.
+        // The first runs also fault in the output's and the workspace's pages; the profile is of the last run.
         for (int i = 0; i < 3; i++)
         {
             linear.Run(input, output, Batch);
         }
 
         OperatorProfile profile = linear.GetLastRunProfile();
-        TestContext.Out.WriteLine(string.Join(", ", profile.Operators.Select(op => $"{op.Name}: {op.Time.TotalMicroseconds} µs")) + $"; call {profile.InvokeTime.TotalMicroseconds:F1} µs");
-
+        TestContext.Out.WriteLine(Describe(profile));
         string format = linear.ActivationPackingActive ? "QP8" : "QD8";
         Assert.That(profile.Batch, Is.EqualTo(Batch));
         Assert.That(profile.Operators.Select(op => op.Name), Is.EqualTo(linear.OperatorNames));
@@ -102,11 +101,34 @@ public sealed class ProfilingTests
         Assert.That(profile.Operators[1].Time, Is.GreaterThan(TimeSpan.Zero), "a 197×768×768 GEMM takes more than a microsecond");
 
         // XNNPACK times each operator from the end of the one before, starting inside xnn_invoke_runtime, and rounds
-        // each down to whole microseconds. So the sum can exceed the call by nothing, and falls short of it only by
-        // the call's own entry and exit and that rounding: at most 5 % of the call or 50 µs, whichever is more.
-        TimeSpan total = profile.OperatorTotal;
-        TimeSpan margin = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMicroseconds(50).Ticks, profile.InvokeTime.Ticks / 20));
-        Assert.That(total, Is.LessThanOrEqualTo(profile.InvokeTime), $"operators {total.TotalMicroseconds} µs, call {profile.InvokeTime.TotalMicroseconds} µs");
-        Assert.That(total, Is.GreaterThanOrEqualTo(profile.InvokeTime - margin), $"operators {total.TotalMicroseconds} µs, call {profile.InvokeTime.TotalMicroseconds} µs");
+        // each down to whole microseconds. So in every run the sum can exceed the call by nothing. It falls short of
+        // the call by the call's own entry and exit and that rounding, at most 5 % of the call or 50 µs, whichever is
+        // more, unless the thread is preempted outside XNNPACK's timestamps. Two cores shared with the build can do
+        // that to any one run, so the lower bound must hold for the closest of several runs, not for each.
+        bool someRunClose = false;
+        TimeSpan closestGap = TimeSpan.MaxValue;
+        string closestRun = string.Empty;
+        for (int run = 0; run < 20 && !someRunClose; run++)
+        {
+            linear.Run(input, output, Batch);
+            profile = linear.GetLastRunProfile();
+            TimeSpan gap = profile.InvokeTime - profile.OperatorTotal;
+            Assert.That(profile.OperatorTotal, Is.LessThanOrEqualTo(profile.InvokeTime), Describe(profile));
+            someRunClose = gap <= Margin(profile);
+            if (gap < closestGap)
+            {
+                closestGap = gap;
+                closestRun = Describe(profile);
+            }
+        }
+
+        Assert.That(someRunClose, Is.True, $"no run of 20 within 5 % or 50 µs of its call; the closest: {closestRun}");
     }
+
+    private static TimeSpan Margin(OperatorProfile profile) =>
+        TimeSpan.FromTicks(Math.Max(TimeSpan.FromMicroseconds(50).Ticks, profile.InvokeTime.Ticks / 20));
+
+    private static string Describe(OperatorProfile profile) =>
+        string.Join(", ", profile.Operators.Select(op => $"{op.Name}: {op.Time.TotalMicroseconds} µs"))
+        + $"; operators {profile.OperatorTotal.TotalMicroseconds} µs, call {profile.InvokeTime.TotalMicroseconds:F1} µs";
 }
