@@ -128,11 +128,12 @@ unpack_artifact() {
 }
 
 # Applies native/patches/<name>/*.patch (in name order) to a copy of the verified,
-# unpacked tree, so the pristine tree stays as the lock file describes it. The copy
-# keeps one path whatever the series holds (ccache and CMake key on paths), and a
-# stamp holding the series' checksum tells when it must be made again; cp -a keeps
-# the untouched files' times, so only what a patch changes is rebuilt. Prints the
-# folder to build from.
+# unpacked tree, so the pristine tree stays as the lock file describes it. Each
+# series gets its own folder, named by the series' checksum: two checkouts with
+# different series (a branch that adds a patch) share the cache without one
+# re-patching the tree the other is compiling from. A series that changes is a new
+# folder, so its first build recompiles what includes the changed files and more.
+# Prints the folder to build from.
 apply_patch_series() {
   local name="$1" pristine="$2"
   local series_dir="$repo_root/native/patches/$name"
@@ -142,21 +143,26 @@ apply_patch_series() {
   command -v patch >/dev/null || fail "the 'patch' tool is needed to apply $series_dir (apt-get install patch)"
   local series_sha
   series_sha="$(cat "$series_dir"/*.patch | sha256sum | cut -d' ' -f1)"
-  local target="$pristine-patched"
+  local target="$pristine-patched-${series_sha:0:12}"
   if [[ "$(cat "$target/.xnnkleidi-patched" 2>/dev/null)" == "$series_sha" ]]; then
     echo "$target"; return 0
   fi
-  rm -rf "$target" "$target.tmp"
-  cp -a "$pristine" "$target.tmp"
-  rm -f "$target.tmp/.xnnkleidi-unpacked"
+  # No stamp: an interrupted copy. Patch into a private folder and rename it into
+  # place, so a second build of the same series at the same time cannot see half a tree.
+  rm -rf "$target"
+  local staging
+  staging="$(mktemp -d "$target.XXXXXX.tmp")"
+  cp -a "$pristine/." "$staging/"
+  rm -f "$staging/.xnnkleidi-unpacked"
   local patch_file
   for patch_file in "$series_dir"/*.patch; do
     log "patch $name: $(basename "$patch_file")"
-    patch --quiet --forward --batch -p1 -d "$target.tmp" < "$patch_file" >&2 \
-      || fail "$(basename "$patch_file") does not apply to $name as pinned in cmake/sources.lock"
+    patch --quiet --forward --batch -p1 -d "$staging" < "$patch_file" >&2 \
+      || { rm -rf "$staging"; fail "$(basename "$patch_file") does not apply to $name as pinned in cmake/sources.lock"; }
   done
-  echo "$series_sha" > "$target.tmp/.xnnkleidi-patched"
-  mv "$target.tmp" "$target"
+  echo "$series_sha" > "$staging/.xnnkleidi-patched"
+  # The other build may have renamed its copy first; then that one is used.
+  mv -T "$staging" "$target" 2>/dev/null || rm -rf "$staging"
   echo "$target"
 }
 

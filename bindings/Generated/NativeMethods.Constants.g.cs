@@ -100,9 +100,9 @@ internal static unsafe partial class NativeMethods
     /// <remarks>C (xnnpack.h): <c>#define XNN_FLAG_KEEP_DIMS 0x00000040</c> C type: int.</remarks>
     public const uint XNN_FLAG_KEEP_DIMS = 0x00000040;
 
-    /// <summary>The number of entries in an array of xnn_quantization_params that XNNPACK may read beyond array bounds. The caller must allocate at least this many extra xnn_quantization_params before passing the array to XNNPACK. Note: XNNPACK reads, but never writes beyond array bounds.</summary>
-    /// <remarks>C (xnnpack.h): <c>#define XNN_EXTRA_QUANTIZATION_PARAMS 10</c> C type: int.</remarks>
-    public const int XNN_EXTRA_QUANTIZATION_PARAMS = 10;
+    /// <summary>The number of entries in an array of xnn_quantization_params that XNNPACK may read beyond array bounds. The caller must allocate at least this many extra xnn_quantization_params before passing the array to XNNPACK. Note: XNNPACK reads, but never writes beyond array bounds. XnnKleidi: 15, one fewer than the tallest dynamically quantized GEMM kernel (mr = 16). A kernel of mr rows reads the parameters of mr - 1 rows past the last one for its aliased rows, and keeps the last aliased row's result; with 10, the 14-row AVX512-VNNI-GFNI qb4w kernel read past the padding and wrote a wrong last row whenever M &gt; 1 and M mod 14 was 1, 2 or 3.</summary>
+    /// <remarks>C (xnnpack.h): <c>#define XNN_EXTRA_QUANTIZATION_PARAMS 15</c> C type: int.</remarks>
+    public const int XNN_EXTRA_QUANTIZATION_PARAMS = 15;
 
     /// <summary>The minimum blocksize for blockwise quantized operators.</summary>
     /// <remarks>C (xnnpack.h): <c>#define XNN_MIN_BLOCKSIZE 32</c> C type: int.</remarks>
