@@ -201,6 +201,19 @@ internal static class BenchCommand
         return command;
     }
 
+    /// <summary>The library's view of this CPU, or none when the library cannot load (the run then reports the load error).</summary>
+    private static CpuFeatures CpuFeaturesOrNone()
+    {
+        try
+        {
+            return XnnKleidiLibrary.CpuFeatures;
+        }
+        catch (Exception e) when (e is DllNotFoundException or InvalidOperationException or BadImageFormatException or EntryPointNotFoundException)
+        {
+            return CpuFeatures.None;
+        }
+    }
+
     /// <summary>An absent list option reads as null or empty; then the documented default applies.</summary>
     private static List<T> OrDefault<T>(List<T>? value, params T[] defaults) => value is { Count: > 0 } ? value : [.. defaults];
 
@@ -246,7 +259,12 @@ internal static class BenchCommand
     private static int Run(BenchOptions options, OutputFormat stdoutFormat, List<(string Path, OutputFormat Format)> outputs, string? plotPath, bool quiet)
     {
         IAnsiConsole console = ConsoleFactory.Create();
-        HostSummary host = HostSummaryFactory.Create();
+        // The features select the peak probes and name each GEMM's instruction family.
+        HostSummary host = HostSummaryFactory.Create() with
+        {
+            Features = CpuFeaturesOrNone(),
+            Architecture = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture,
+        };
         string? emulationNote = null;
         if (host.EmulationReason != null && (options.CompareNative || options.CompareOrt || options.ComparePeak))
         {
