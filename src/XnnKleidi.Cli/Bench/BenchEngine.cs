@@ -268,6 +268,12 @@ internal sealed class BenchEngine
             ort.Operators = runner.Operators;
             ort.Kernel = OnnxModelBuilder.OperatorFor(data.Scheme);
             ort.Check = reference.Check(runner.Output, OnnxModelBuilder.ActivationQuantizationFor(data.Scheme));
+            if (backend == Backend.OnnxRuntime && data.Scheme == WeightScheme.Qc8w)
+            {
+                // Whether ONNX Runtime's int8 kernel saturated here, decided by the output itself.
+                ort.Note = OrtPairSaturationModel.Diagnose(data, reference, runner.Output);
+            }
+
             if (backend == Backend.OnnxRuntimeReducedRange)
             {
                 ort.Note = FormattableString.Invariant($"weights requantized to 7 bits (within ±{BenchData.ReducedRangeLimit}), checked against the reference of those weights");

@@ -184,6 +184,11 @@ internal static class ReportTable
                            "ORT 7-bit: its weights requantized to 7 bits (reduce_range), judged against the reference of those " +
                            "weights. * a ratio that counts as neither win nor loss: a comparator outside its error bound, or an " +
                            "unstable median.[/]");
+        foreach (CaseResult ort in report.Cases.Where(c => c.Backend == Backend.OnnxRuntime && c.Note != null))
+        {
+            console.MarkupLine($"[grey]ORT {Markup.Escape($"{ort.Shape.ShapeText} {Scheme(ort)}, {ort.Threads}t")}:[/] {Markup.Escape(ort.Note!)}");
+        }
+
         foreach (string reason in managed
             .SelectMany(c => new[] { (Ours: c, Other: c.NativeCounterpart), (Ours: c, Other: c.OrtCounterpart), (Ours: c, Other: c.OrtReducedRangeCounterpart) })
             .Where(pair => pair.Other?.Statistics != null)
