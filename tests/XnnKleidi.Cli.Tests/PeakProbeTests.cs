@@ -42,6 +42,24 @@ public class PeakProbeTests
         Assert.That(max.Single(p => p.Name == "sme2-mopa").Timed, Is.False);
     }
 
+    [Test]
+    public void UnderEmulation_TheFamiliesAreIdentified_AndNoneIsTimed()
+    {
+        var options = new BenchOptions { Shapes = [], Schemes = [WeightScheme.Qc8w], Packings = [ActivationPacking.Off], Threads = [1], ComparePeak = true };
+        const CpuFeatures max = CpuFeatures.ArmNeon | CpuFeatures.ArmDotprod | CpuFeatures.ArmI8mm | CpuFeatures.ArmSme2;
+        var report = new BenchReport
+        {
+            Options = options,
+            Host = new HostSummary("linux-arm64", "QEMU max", "", "", "qemu-aarch64", ".NET", max, Architecture.Arm64),
+        };
+
+        new BenchEngine(options, (data, packing, threads) => new StubLayer(data)).Run(report, null, null, null);
+
+        Assert.That(report.Peaks.Select(p => p.Probe), Is.EqualTo(new[] { "sme2-mopa", "smmla", "sdot", "neon-fmla" }));
+        Assert.That(report.Peaks.Select(p => p.Gops), Is.All.Null);
+        Assert.That(report.Peaks.Select(p => p.Note), Is.All.EqualTo("identified; not timed: the CPU is emulated"));
+    }
+
     [TestCase(Avx2Core, WeightScheme.Qc8w, "avx2-vpmaddwd")]
     [TestCase(AvxVnniAvx512Core, WeightScheme.Qc8w, "avx512vnni-zmm")]
     [TestCase(Avx2Core | CpuFeatures.X86AvxVnni, WeightScheme.Qc4w, "avxvnni")]

@@ -107,9 +107,10 @@ internal sealed class BenchEngine
 
         if (harness == null)
         {
+            string why = report.Host.EmulationReason != null ? "identified; not timed: the CPU is emulated" : "not timed: the native harness is not available";
             foreach (PeakProbe probe in probes)
             {
-                report.Peaks.Add(new PeakResult(probe.Name, probe.Kind, probe.Instruction, null, "not timed: the native harness is not available"));
+                report.Peaks.Add(new PeakResult(probe.Name, probe.Kind, probe.Instruction, null, why));
             }
 
             return;

@@ -273,8 +273,10 @@ internal static class BenchCommand
             // Under qemu-user the comparisons cannot run, and would mean nothing if they did:
             // an arm64 child process (the C harness, the peak probe) needs binfmt_misc to start,
             // and ONNX Runtime 1.31.1 dies with SIGSEGV creating a session under QEMU 7.2.
-            options = options with { CompareNative = false, CompareOrt = false, ComparePeak = false };
-            emulationNote = "--compare is ignored under emulation: the C harness cannot start without binfmt_misc, and ONNX Runtime crashes under qemu-user";
+            // The peak families are still identified from the CPU features; none is timed.
+            options = options with { CompareNative = false, CompareOrt = false };
+            emulationNote = "--compare native,ort is ignored under emulation (the C harness cannot start without binfmt_misc, and ONNX Runtime " +
+                            "crashes under qemu-user); peak families are identified, not timed";
         }
         var report = new BenchReport { Options = options, Host = host };
         if (emulationNote != null)
@@ -288,7 +290,7 @@ internal static class BenchCommand
         }
 
         NativeHarness? harness = null;
-        if ((options.CompareNative || options.ComparePeak) && !options.Check)
+        if ((options.CompareNative || options.ComparePeak) && !options.Check && host.EmulationReason == null)
         {
             try
             {
