@@ -69,7 +69,7 @@ internal sealed class BenchEngine
 
                 // The data and its float64 reference serve every thread count of the shape.
                 var data = new BenchData(scheme, shape.M, shape.K, shape.N, options.BlockSize, options.Seed);
-                var reference = new Lazy<LayerReference>(() => new LayerReference(data));
+                var reference = new LayerReference(data);
                 foreach (int threads in options.Threads)
                 {
                     onGroupStart?.Invoke($"{shape.Model} {shape.ShapeText} {scheme.ToString().ToLowerInvariant()} {threads}t");
@@ -171,14 +171,13 @@ internal sealed class BenchEngine
         public bool Failed { get; set; }
     }
 
-    private void RunGroup(BenchReport report, NativeHarness? harness, BenchData data, Lazy<LayerReference> lazyReference, LayerShape shape, int threads)
+    private void RunGroup(BenchReport report, NativeHarness? harness, BenchData data, LayerReference reference, LayerShape shape, int threads)
     {
         WeightScheme scheme = data.Scheme;
         bool runsOrt = options.CompareOrt && OnnxModelBuilder.OperatorFor(scheme) != null;
         // 7-bit weights on x64 only: reduce_range exists for x86's int16 intermediate, not for Arm's dot products.
         bool runsOrtReducedRange = runsOrt && scheme == WeightScheme.Qc8w && RuntimeInformation.ProcessArchitecture == Architecture.X64;
-        // Accuracy before speed: every output is checked, in a timed run too.
-        LayerReference reference = lazyReference.Value;
+        // Accuracy before speed: every output is checked against the reference, in a timed run too.
         List<Participant> participants = [];
         List<IDisposable> disposables = [];
         int slot = 0;
