@@ -440,7 +440,7 @@ Task("Bench")
     // The table goes to the console; the same results go to JSON, CSV and a PNG chart.
     Run(cli, $"bench {benchArguments} --out \"{benchDirectory}/bench.json\" --out \"{benchDirectory}/bench.csv\" " +
              $"--plot \"{benchDirectory}/bench.png\"");
-    Information($"Bench: results in {benchDirectory}/bench.json, bench.csv and bench.png");
+    Information($"Bench: results in {benchDirectory}/bench.json, bench.csv, bench.png (ratios to packing off) and bench-p50.png");
 });
 
 Task("TestCli")

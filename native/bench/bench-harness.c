@@ -1,24 +1,35 @@
 // xnnkleidi-bench: the native half of `xnnkleidi bench --compare native,peak`.
 //
-// It runs the same XNNPACK graph as the managed binding
-//   fp32 input -> convert to qdint8 (maybe-pack flag) -> fully connected -> fp32 output
-// (or a plain fp32 fully connected layer for the f32 scheme) with the same timing loop:
-// one clock read before and one after each call, nothing else inside. The managed CLI
-// starts it as a child process and alternates batches of managed and native calls, so
-// that machine drift (frequency, noisy neighbours) falls on both sides alike.
+// It runs the same XNNPACK graph as the managed binding's Linear
+//   fp32 input [1, K] reshaped to [M, K] -> convert to qdint8 (maybe-pack flag)
+//   -> fully connected -> fp32 output
+// (or a plain fp32 fully connected layer for the f32 scheme), created with the runtime
+// flags the CLI reads from that Linear (Linear.NativeRuntimeFlags), on a thread pool of the
+// same size, with the same timing loop: one clock read before and one after each call,
+// nothing else inside. The managed CLI starts it as a child process and alternates batches
+// of managed and native calls, so that machine drift (frequency, noisy neighbours) falls on
+// both sides alike.
 //
 // Protocol: one request per line on stdin, one answer line on stdout, which starts
 // with "ok" or "error". Numbers are decimal.
 //   hello                                    -> ok <protocol> <build info>
 //   layer <slot> <scheme> <m> <k> <n> <block> <pack 0|1> <threads> <seed> <runtime flags>
-//                                            -> ok <checksum> <operator|operator...>
+//                                            -> ok <checksum> <runtime flags> <operator|operator...>
 //   time <slot> <count>                      -> ok <ns> <ns> ...   (one per call)
+//   output <slot> <path>                     -> ok <count>  (the last output, raw fp32, to path)
 //   free <slot>                              -> ok
-//   peak <int8|fp32> <milliseconds>          -> ok <GOP/s> <instruction>
+//   probes                                   -> ok <probe> <probe> ...  (the ones this CPU has)
+//   peak <probe> <milliseconds>              -> ok <GOP/s> <instruction>
+//                                               | error not-timed <instruction> | error unsupported ...
 //   quit                                     -> (exits)
 // <scheme> is qc8w, qc4w, qb4w or f32. The weights and inputs are generated from
 // <seed> by the generator below, which the CLI mirrors bit for bit (BenchData.cs); the
-// checksum (sum of the outputs) lets it check that both sides computed the same thing.
+// checksum (sum of the outputs) and the operator names let it check that both sides
+// computed the same thing with the same operators, and the echoed runtime flags that the
+// timed runtime was created with exactly the flags asked for. The operator names come from
+// a twin runtime of the same graph created with XNN_FLAG_BASIC_PROFILING and deleted at
+// once, as the managed Linear does: the timed runtime never pays profiling's timer reads
+// unless its own flags ask for them.
 // Up to MAX_SLOTS layers live at once, so that the CLI can interleave the cases of one
 // shape (packing off, on, auto; managed, native, ONNX Runtime) batch by batch.
 #include <errno.h>
@@ -30,15 +41,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "peak-probe.h"
 #include "pthreadpool.h"
 #include "xnnkleidi.h"
 #include "xnnpack.h"
 
-#define PROTOCOL_VERSION 2
+#define PROTOCOL_VERSION 3
 #define MAX_SLOTS 16
 
-// peak-probe.c
-double xnnkleidi_bench_peak(const char* kind, double milliseconds, const char** instruction);
 
 // ---- the benchmark data (mirrored in src/XnnKleidi.Cli/Bench/BenchData.cs) ----------
 
@@ -133,81 +143,102 @@ static const char* status_name(enum xnn_status status) {
   }
 }
 
-// Builds, sets up and runs the graph once. On failure writes a message to `error`.
-static bool build_layer(struct layer* layer, uint32_t convert_flags, size_t threads, uint32_t runtime_flags,
-                        char* error, size_t error_size) {
-  enum xnn_status status = xnn_create_subgraph(2, 0, &layer->subgraph);
-  const size_t input_dims[2] = {layer->m, layer->k};
+// Defines the layer's graph in a new subgraph, as the managed LayerGraph does: the input is
+// declared with one row and reshaped to M rows before the first run. On failure writes a
+// message to `error` and returns NULL.
+static xnn_subgraph_t define_graph(const struct layer* layer, uint32_t convert_flags, char* error, size_t error_size) {
+  xnn_subgraph_t subgraph = NULL;
+  enum xnn_status status = xnn_create_subgraph(2, 0, &subgraph);
+  const size_t input_dims[2] = {1, layer->k};
   const size_t weight_dims[2] = {layer->n, layer->k};
   const size_t bias_dims[1] = {layer->n};
-  const size_t output_dims[2] = {layer->m, layer->n};
+  const size_t output_dims[2] = {1, layer->n};
   uint32_t input_id = XNN_INVALID_VALUE_ID, quantized_id = XNN_INVALID_VALUE_ID, weight_id = XNN_INVALID_VALUE_ID;
   uint32_t bias_id = XNN_INVALID_VALUE_ID, output_id = XNN_INVALID_VALUE_ID;
   const char* step = "xnn_create_subgraph";
   if (status == xnn_status_success) {
     step = "xnn_define_tensor_value(input)";
-    status = xnn_define_tensor_value(layer->subgraph, xnn_datatype_fp32, 2, input_dims, NULL, 0,
+    status = xnn_define_tensor_value(subgraph, xnn_datatype_fp32, 2, input_dims, NULL, 0,
                                      XNN_VALUE_FLAG_EXTERNAL_INPUT, &input_id);
   }
   if (status == xnn_status_success && layer->scheme != scheme_f32) {
     step = "xnn_define_dynamically_quantized_tensor_value";
-    status = xnn_define_dynamically_quantized_tensor_value(layer->subgraph, xnn_datatype_qdint8, 2, 1, input_dims,
+    status = xnn_define_dynamically_quantized_tensor_value(subgraph, xnn_datatype_qdint8, 2, 1, input_dims,
                                                            XNN_INVALID_VALUE_ID, 0, &quantized_id);
   }
   if (status == xnn_status_success) {
     step = "define weights";
     switch (layer->scheme) {
       case scheme_f32:
-        status = xnn_define_tensor_value(layer->subgraph, xnn_datatype_fp32, 2, weight_dims, layer->f32_weights,
+        status = xnn_define_tensor_value(subgraph, xnn_datatype_fp32, 2, weight_dims, layer->f32_weights,
                                          XNN_INVALID_VALUE_ID, 0, &weight_id);
         break;
       case scheme_qc8w:
         status = xnn_define_channelwise_quantized_tensor_value_v2(
-            layer->subgraph, xnn_datatype_qcint8, 0, layer->channel_scales, 2, 0, weight_dims, layer->qc8w,
+            subgraph, xnn_datatype_qcint8, 0, layer->channel_scales, 2, 0, weight_dims, layer->qc8w,
             XNN_INVALID_VALUE_ID, 0, &weight_id);
         break;
       case scheme_qc4w:
         status = xnn_define_channelwise_quantized_tensor_value_v2(
-            layer->subgraph, xnn_datatype_qcint4, 8, layer->channel_scales, 2, 0, weight_dims, layer->nibbles,
+            subgraph, xnn_datatype_qcint4, 8, layer->channel_scales, 2, 0, weight_dims, layer->nibbles,
             XNN_INVALID_VALUE_ID, 0, &weight_id);
         break;
       case scheme_qb4w:
         status = xnn_define_blockwise_quantized_tensor_value(
-            layer->subgraph, xnn_datatype_qbint4, 8, layer->block_scales, 2, 0, layer->block_size, weight_dims,
+            subgraph, xnn_datatype_qbint4, 8, layer->block_scales, 2, 0, layer->block_size, weight_dims,
             layer->nibbles, XNN_INVALID_VALUE_ID, 0, &weight_id);
         break;
     }
   }
   if (status == xnn_status_success) {
     step = "xnn_define_tensor_value(bias)";
-    status = xnn_define_tensor_value(layer->subgraph, xnn_datatype_fp32, 1, bias_dims, layer->bias,
+    status = xnn_define_tensor_value(subgraph, xnn_datatype_fp32, 1, bias_dims, layer->bias,
                                      XNN_INVALID_VALUE_ID, 0, &bias_id);
   }
   if (status == xnn_status_success) {
     step = "xnn_define_tensor_value(output)";
-    status = xnn_define_tensor_value(layer->subgraph, xnn_datatype_fp32, 2, output_dims, NULL, 1,
+    status = xnn_define_tensor_value(subgraph, xnn_datatype_fp32, 2, output_dims, NULL, 1,
                                      XNN_VALUE_FLAG_EXTERNAL_OUTPUT, &output_id);
   }
   if (status == xnn_status_success && layer->scheme != scheme_f32) {
     step = "xnn_define_unary(convert)";
-    status = xnn_define_unary(layer->subgraph, xnn_unary_convert, NULL, input_id, quantized_id, convert_flags);
+    status = xnn_define_unary(subgraph, xnn_unary_convert, NULL, input_id, quantized_id, convert_flags);
   }
   if (status == xnn_status_success) {
     step = "xnn_define_fully_connected";
-    status = xnn_define_fully_connected(layer->subgraph, -INFINITY, INFINITY,
+    status = xnn_define_fully_connected(subgraph, -INFINITY, INFINITY,
                                         layer->scheme == scheme_f32 ? input_id : quantized_id, weight_id, bias_id,
                                         output_id, 0);
   }
-  if (status == xnn_status_success && threads > 1) {
+  if (status != xnn_status_success) {
+    snprintf(error, error_size, "%s failed: xnn_status_%s", step, status_name(status));
+    if (subgraph != NULL) xnn_delete_subgraph(subgraph);
+    return NULL;
+  }
+  return subgraph;
+}
+
+// Builds the timed runtime with exactly `runtime_flags`, reshapes it to M rows, sets it up
+// and runs it once. On failure writes a message to `error`.
+static bool build_layer(struct layer* layer, uint32_t convert_flags, size_t threads, uint32_t runtime_flags,
+                        char* error, size_t error_size) {
+  layer->subgraph = define_graph(layer, convert_flags, error, error_size);
+  if (layer->subgraph == NULL) return false;
+  if (threads > 1) {
     layer->threadpool = pthreadpool_create(threads);
     if (layer->threadpool == NULL) {
       snprintf(error, error_size, "pthreadpool_create(%zu) failed", threads);
       return false;
     }
   }
+  const char* step = "xnn_create_runtime_v4";
+  // No weights cache and no workspace: the managed layer is created without either.
+  enum xnn_status status =
+      xnn_create_runtime_v4(layer->subgraph, NULL, NULL, layer->threadpool, runtime_flags, &layer->runtime);
   if (status == xnn_status_success) {
-    step = "xnn_create_runtime_v3";
-    status = xnn_create_runtime_v3(layer->subgraph, NULL, layer->threadpool, runtime_flags, &layer->runtime);
+    step = "xnn_reshape_external_value";
+    const size_t rows_dims[2] = {layer->m, layer->k};
+    status = xnn_reshape_external_value(layer->runtime, 0, 2, rows_dims);
   }
   if (status == xnn_status_success) {
     step = "xnn_reshape_runtime";
@@ -235,24 +266,32 @@ static uint64_t now_ns(void) {
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-// Writes the operator names the runtime reports ("a|b"), or "-" without profiling.
-static void operator_names(xnn_runtime_t runtime, char* names, size_t names_size) {
+// Writes the operator names ("a|b") of a twin of the layer's graph, a runtime created with
+// XNN_FLAG_BASIC_PROFILING (XNNPACK names operators only then) and deleted at once; or "-"
+// when the twin cannot be built.
+static void operator_names(const struct layer* layer, uint32_t convert_flags, char* names, size_t names_size) {
+  char error[256];
+  snprintf(names, names_size, "-");
+  xnn_subgraph_t subgraph = define_graph(layer, convert_flags, error, sizeof error);
+  if (subgraph == NULL) return;
+  xnn_runtime_t twin = NULL;
   size_t count = 0, written = 0;
   char buffer[2048];
-  snprintf(names, names_size, "-");
-  if (xnn_get_runtime_profiling_info(runtime, xnn_profile_info_num_operators, sizeof count, &count, &written) !=
-          xnn_status_success ||
-      xnn_get_runtime_profiling_info(runtime, xnn_profile_info_operator_name, sizeof buffer, buffer, &written) !=
+  if (xnn_create_runtime_v4(subgraph, NULL, NULL, NULL, XNN_FLAG_BASIC_PROFILING, &twin) == xnn_status_success &&
+      xnn_get_runtime_profiling_info(twin, xnn_profile_info_num_operators, sizeof count, &count, &written) ==
+          xnn_status_success &&
+      xnn_get_runtime_profiling_info(twin, xnn_profile_info_operator_name, sizeof buffer, buffer, &written) ==
           xnn_status_success) {
-    return;
+    names[0] = '\0';
+    const char* name = buffer;
+    for (size_t i = 0; i < count; i++) {
+      if (i > 0) strncat(names, "|", names_size - strlen(names) - 1);
+      strncat(names, name, names_size - strlen(names) - 1);
+      name += strlen(name) + 1;
+    }
   }
-  names[0] = '\0';
-  const char* name = buffer;
-  for (size_t i = 0; i < count; i++) {
-    if (i > 0) strncat(names, "|", names_size - strlen(names) - 1);
-    strncat(names, name, names_size - strlen(names) - 1);
-    name += strlen(name) + 1;
-  }
+  if (twin != NULL) xnn_delete_runtime(twin);
+  xnn_delete_subgraph(subgraph);
 }
 
 static bool parse_scheme(const char* text, enum scheme* scheme) {
@@ -326,8 +365,8 @@ static void handle_layer(struct layer* layers, const char* arguments) {
   double checksum = 0.0;
   for (size_t i = 0; i < m * n; i++) checksum += layer->output[i];
   char names[1024];
-  operator_names(layer->runtime, names, sizeof names);
-  printf("ok %.17g %s\n", checksum, names);
+  operator_names(layer, convert_flags, names, sizeof names);
+  printf("ok %.17g %u %s\n", checksum, runtime_flags, names);
 }
 
 static void handle_time(struct layer* layers, const char* arguments) {
@@ -366,6 +405,32 @@ static void handle_time(struct layer* layers, const char* arguments) {
   free(times);
 }
 
+// Writes the last output of a slot's layer as raw fp32 to a file, for the CLI to check
+// against its float64 reference.
+static void handle_output(struct layer* layers, const char* arguments) {
+  int consumed = 0;
+  struct layer* layer = slot_layer(layers, arguments, &consumed);
+  if (layer == NULL) return;
+  arguments += consumed;
+  while (*arguments == ' ') arguments++;
+  if (layer->runtime == NULL) {
+    printf("error no layer\n");
+    return;
+  }
+  FILE* file = *arguments != '\0' ? fopen(arguments, "wb") : NULL;
+  if (file == NULL) {
+    printf("error cannot write '%s': %s\n", arguments, strerror(errno));
+    return;
+  }
+  const size_t count = layer->m * layer->n;
+  const size_t written = fwrite(layer->output, sizeof(float), count, file);
+  if (fclose(file) != 0 || written != count) {
+    printf("error writing '%s' failed\n", arguments);
+    return;
+  }
+  printf("ok %zu\n", count);
+}
+
 int main(void) {
   if (xnn_initialize(NULL) != xnn_status_success) {
     printf("error xnn_initialize failed\n");
@@ -390,16 +455,27 @@ int main(void) {
         free_layer(layer);
         printf("ok\n");
       }
+    } else if (strcmp(line, "output") == 0) {
+      handle_output(layers, arguments);
+    } else if (strcmp(line, "probes") == 0) {
+      const char* names[32];
+      const size_t count = xnnkleidi_bench_supported_probes(names, 32);
+      fputs("ok", stdout);
+      for (size_t i = 0; i < count; i++) printf(" %s", names[i]);
+      fputc('\n', stdout);
     } else if (strcmp(line, "peak") == 0) {
-      char kind[16];
-      double milliseconds = 0.0;
-      const char* instruction = NULL;
-      if (sscanf(arguments, "%15s %lf", kind, &milliseconds) != 2 || milliseconds <= 0.0) {
+      char name[32];
+      double milliseconds = 0.0, gops = 0.0;
+      const char* instruction = "";
+      if (sscanf(arguments, "%31s %lf", name, &milliseconds) != 2 || milliseconds <= 0.0) {
         printf("error malformed peak request\n");
       } else {
-        const double gops = xnnkleidi_bench_peak(kind, milliseconds, &instruction);
-        if (gops > 0.0) printf("ok %.6g %s\n", gops, instruction);
-        else printf("error no %s probe for this CPU\n", kind);
+        switch (xnnkleidi_bench_peak(name, milliseconds, &gops, &instruction)) {
+          case xnnkleidi_peak_measured: printf("ok %.6g %s\n", gops, instruction); break;
+          case xnnkleidi_peak_not_timed: printf("error not-timed %s\n", instruction); break;
+          case xnnkleidi_peak_unsupported: printf("error unsupported %s: this CPU or OS cannot run it\n", instruction); break;
+          default: printf("error unknown probe '%s'\n", name); break;
+        }
       }
     } else if (strcmp(line, "quit") == 0) {
       break;

@@ -6,9 +6,6 @@ namespace XnnKleidi.Cli.Tests;
 /// <summary>A native failure in one case, out-of-memory included, is that case's error; the other cases still run.</summary>
 public class EngineFailureTests
 {
-    private static readonly XnnPackException NativeOutOfMemory =
-        new(XnnStatus.OutOfMemory, "xnn_create_runtime_v4", "xnn_create_runtime_v4 failed: out of memory");
-
     private static BenchReport Run(Func<BenchData, ActivationPacking, int, IManagedLayer> createManaged)
     {
         var options = new BenchOptions
@@ -20,7 +17,7 @@ public class EngineFailureTests
             Warmup = 1,
             Iterations = 3,
         };
-        var report = new BenchReport { Options = options, Host = new HostSummary("linux-x64", "Test CPU", "", "", null, ".NET") };
+        BenchReport report = TestReports.For(options);
         new BenchEngine(options, createManaged).Run(report, null, null, null);
         return report;
     }
@@ -29,7 +26,7 @@ public class EngineFailureTests
     public void NativeOutOfMemory_WhileBuildingOneCase_IsThatCasesError_AndTheOthersAreMeasured()
     {
         BenchReport report = Run((data, packing, threads) =>
-            packing == ActivationPacking.On ? throw NativeOutOfMemory : new StubLayer(data, failAfterCalls: null));
+            packing == ActivationPacking.On ? throw StubLayer.NativeOutOfMemory : new StubLayer(data, failAfterCalls: null));
 
         CaseResult failed = report.Cases.Single(c => c.Packing == ActivationPacking.On);
         Assert.That(failed.Error, Does.StartWith(nameof(XnnPackException)).And.Contain("out of memory"));
@@ -51,38 +48,4 @@ public class EngineFailureTests
     [Test]
     public void ManagedOutOfMemory_EndsTheRun() =>
         Assert.That(() => Run((data, packing, threads) => throw new OutOfMemoryException()), Throws.TypeOf<OutOfMemoryException>());
-
-    /// <summary>A layer that computes nothing, and fails with native out-of-memory from its given call on.</summary>
-    private sealed class StubLayer(BenchData data, int? failAfterCalls) : IManagedLayer
-    {
-        private readonly float[] output = new float[data.M * data.N];
-        private int calls;
-
-        public IReadOnlyList<string> Operators => [];
-
-        public ReadOnlySpan<float> Output => output;
-
-        public bool PackingActive => false;
-
-        public string? FallbackReason => null;
-
-        public string? Kernel => null;
-
-        public uint RuntimeFlags => 0;
-
-        public string? Note => null;
-
-        public void Run()
-        {
-            calls++;
-            if (calls > failAfterCalls)
-            {
-                throw NativeOutOfMemory;
-            }
-        }
-
-        public void Dispose()
-        {
-        }
-    }
 }

@@ -48,6 +48,38 @@ public class OutputTests
     }
 
     [Test]
+    public void Json_RecordsCarryTheSchemaVersion_TheMediansInterval_AndTheStability()
+    {
+        using var json = JsonDocument.Parse(RecordWriters.ToJson(SampleReport()));
+        JsonElement[] records = [.. json.RootElement.EnumerateArray()];
+        Assert.That(records.Select(r => r.GetProperty("schemaVersion").GetInt32()), Is.All.EqualTo(RecordWriters.SchemaVersion));
+        Assert.That(RecordWriters.SchemaVersion, Is.EqualTo(2));
+        // Three samples are too few for a 95 % interval of the median: no interval record, and the case is unstable.
+        Assert.That(records.Select(r => r.GetProperty("metric").GetString()), Has.None.StartWith("p50_ci95"));
+        Assert.That(records[0].GetProperty("stable").GetBoolean(), Is.False);
+    }
+
+    [Test]
+    public void Plot_WritesTheRatioChartAndTheP50ChartBesideIt()
+    {
+        string directory = Directory.CreateTempSubdirectory("xnnkleidi-plot-").FullName;
+        try
+        {
+            string path = Path.Combine(directory, "bench.png");
+            PlotWriter.Write(SampleReport(), path);
+
+            byte[] pngSignature = [0x89, (byte)'P', (byte)'N', (byte)'G'];
+            Assert.That(PlotWriter.P50ChartPath(path), Is.EqualTo(Path.Combine(directory, "bench-p50.png")));
+            Assert.That(File.ReadAllBytes(path).Take(4), Is.EqualTo(pngSignature));
+            Assert.That(File.ReadAllBytes(PlotWriter.P50ChartPath(path)).Take(4), Is.EqualTo(pngSignature));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
     public void Csv_HasOneHeaderAndOneRowPerCase_WithQuotedFields()
     {
         string[] lines = RecordWriters.ToCsv(SampleReport()).TrimEnd().Split('\n');

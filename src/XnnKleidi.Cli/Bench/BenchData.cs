@@ -76,6 +76,49 @@ internal sealed class BenchData
         }
     }
 
+    private BenchData(BenchData source, sbyte[] qc8wWeights, float[] channelScales)
+    {
+        Scheme = source.Scheme;
+        M = source.M;
+        K = source.K;
+        N = source.N;
+        BlockSize = source.BlockSize;
+        Seed = source.Seed;
+        Input = source.Input;
+        Bias = source.Bias;
+        F32Weights = source.F32Weights;
+        Qc8wWeights = qc8wWeights;
+        Nibbles = source.Nibbles;
+        ChannelScales = channelScales;
+        BlockScalesBf16 = source.BlockScalesBf16;
+    }
+
+    /// <summary>The largest magnitude of a 7-bit weight: ONNX Runtime's reduce_range keeps int8 weights within ±63.</summary>
+    public const int ReducedRangeLimit = 63;
+
+    /// <summary>
+    /// The same layer with its qc8w weights requantized to 7 bits, as ONNX Runtime's quantization tool does with
+    /// reduce_range: each value halved and rounded to [−63, 63], each channel scale doubled. Then no pair of u8·s8
+    /// products can pass int16 (2·255·63 = 32130 &lt; 32767), which AVX2's vpmaddubsw would saturate. The weights
+    /// lose one bit, so this layer is judged against the reference of its own (7-bit) weights.
+    /// </summary>
+    public BenchData WithReducedRangeWeights()
+    {
+        if (Scheme != WeightScheme.Qc8w)
+        {
+            throw new InvalidOperationException($"reduce_range applies to qc8w weights, not {Scheme}");
+        }
+
+        var weights = new sbyte[Qc8wWeights.Length];
+        for (int i = 0; i < weights.Length; i++)
+        {
+            weights[i] = (sbyte)Math.Clamp((int)Math.Round(Qc8wWeights[i] / 2.0, MidpointRounding.ToEven), -ReducedRangeLimit, ReducedRangeLimit);
+        }
+
+        float[] scales = [.. ChannelScales.Select(scale => scale * 2)];
+        return new BenchData(this, weights, scales);
+    }
+
     public WeightScheme Scheme { get; }
     public int M { get; }
     public int K { get; }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using XnnKleidi.Cli.Onnx;
 using XnnKleidi.Oracle;
 
@@ -11,11 +12,17 @@ namespace XnnKleidi.Cli.Bench;
 /// its iterations or its minimum time. Drift of the machine (frequency, other processes) thus
 /// falls on all of them alike, and the ratios between them stay honest.
 /// A case that fails, while it is built, checked or timed, records the failure as its error and
-/// the run goes on with the other cases.
+/// the run goes on with the other cases. Every output is checked against the float64 reference before
+/// anything is timed, the C harness's layer is checked to be the managed one (flags, operators, output),
+/// and a median whose confidence interval stays wide after longer runs marks its case unstable.
 /// </summary>
 internal sealed class BenchEngine
 {
     private const double BatchSeconds = 0.010;
+    /// <summary>How many times the minimum time a case may run to narrow the interval of its median.</summary>
+    private const double MaxExtension = 4.0;
+    /// <summary>Milliseconds of each timed peak probe (the best 1 ms slice counts).</summary>
+    private const double PeakMilliseconds = 400.0;
     private static readonly double NanosecondsPerTick = 1e9 / Stopwatch.Frequency;
     private readonly BenchOptions options;
     private readonly Func<BenchData, ActivationPacking, int, IManagedLayer> createManaged;
@@ -25,6 +32,13 @@ internal sealed class BenchEngine
         this.options = options;
         this.createManaged = createManaged;
     }
+
+    /// <summary>
+    /// The runtime flags the C harness is asked for, from the managed layer under comparison: its own
+    /// <see cref="IManagedLayer.RuntimeFlags"/>. Only a test replaces it, to prove that a harness runtime with other
+    /// flags is caught.
+    /// </summary>
+    internal Func<IManagedLayer, uint> HarnessRuntimeFlags { get; init; } = managed => managed.RuntimeFlags;
 
     /// <summary>The number of groups, for a progress bar.</summary>
     public int GroupCount => options.Shapes.Count * options.Schemes.Count * options.Threads.Count;
@@ -55,7 +69,7 @@ internal sealed class BenchEngine
 
                 // The data and its float64 reference serve every thread count of the shape.
                 var data = new BenchData(scheme, shape.M, shape.K, shape.N, options.BlockSize, options.Seed);
-                var reference = new Lazy<LayerReference>(() => new LayerReference(data));
+                var reference = new LayerReference(data);
                 foreach (int threads in options.Threads)
                 {
                     onGroupStart?.Invoke($"{shape.Model} {shape.ShapeText} {scheme.ToString().ToLowerInvariant()} {threads}t");
@@ -78,24 +92,64 @@ internal sealed class BenchEngine
 
     private static string Describe(Exception exception) => $"{exception.GetType().Name}: {exception.Message}";
 
+    /// <summary>
+    /// One peak per instruction family the CPU has, as the library reports its features; the harness checks the CPU
+    /// again before it runs one. A family with no timed loop is listed as identified.
+    /// </summary>
     private static void MeasurePeaks(BenchReport report, NativeHarness? harness)
     {
-        if (harness == null)
+        IReadOnlyList<PeakProbe> probes = PeakProbes.Select(report.Host.Architecture, report.Host.Features);
+        if (probes.Count == 0)
         {
-            report.Notes.Add("peak: not measured, the native harness is not available");
+            report.Notes.Add("peak: no probe matches this CPU's features");
             return;
         }
 
-        foreach ((string kind, double milliseconds) in new[] { ("int8", 1500.0), ("fp32", 500.0) })
+        if (harness == null)
         {
+            string why = report.Host.EmulationReason != null ? "identified; not timed: the CPU is emulated" : "not timed: the native harness is not available";
+            foreach (PeakProbe probe in probes)
+            {
+                report.Peaks.Add(new PeakResult(probe.Name, probe.Kind, probe.Instruction, null, why));
+            }
+
+            return;
+        }
+
+        IReadOnlyList<string> harnessProbes;
+        try
+        {
+            harnessProbes = harness.SupportedProbes();
+        }
+        catch (Exception e) when (FailsOneCase(e))
+        {
+            report.Notes.Add($"peak: {e.Message}");
+            return;
+        }
+
+        foreach (PeakProbe probe in probes)
+        {
+            if (!harnessProbes.Contains(probe.Name))
+            {
+                // The library lists the features, but the harness's own check of the CPU and OS disagrees: run nothing.
+                report.Peaks.Add(new PeakResult(probe.Name, probe.Kind, probe.Instruction, null, "not timed: the harness finds this CPU or OS unable to run it"));
+                continue;
+            }
+
+            if (!probe.Timed)
+            {
+                report.Peaks.Add(new PeakResult(probe.Name, probe.Kind, probe.Instruction, null, "identified; no timed probe for this instruction"));
+                continue;
+            }
+
             try
             {
-                (double gops, string instruction) = harness.Peak(kind, milliseconds);
-                report.Peaks.Add(new PeakResult(kind, gops, instruction));
+                PeakAnswer answer = harness.Peak(probe.Name, PeakMilliseconds);
+                report.Peaks.Add(new PeakResult(probe.Name, probe.Kind, probe.Instruction, answer.Gops, answer.NotTimedReason));
             }
             catch (Exception e) when (FailsOneCase(e))
             {
-                report.Notes.Add($"peak {kind}: {e.Message}");
+                report.Peaks.Add(new PeakResult(probe.Name, probe.Kind, probe.Instruction, null, e.Message));
             }
         }
     }
@@ -117,11 +171,13 @@ internal sealed class BenchEngine
         public bool Failed { get; set; }
     }
 
-    private void RunGroup(BenchReport report, NativeHarness? harness, BenchData data, Lazy<LayerReference> lazyReference, LayerShape shape, int threads)
+    private void RunGroup(BenchReport report, NativeHarness? harness, BenchData data, LayerReference reference, LayerShape shape, int threads)
     {
         WeightScheme scheme = data.Scheme;
         bool runsOrt = options.CompareOrt && OnnxModelBuilder.OperatorFor(scheme) != null;
-        LayerReference? reference = options.Check || runsOrt ? lazyReference.Value : null;
+        // 7-bit weights on x64 only: reduce_range exists for x86's int16 intermediate, not for Arm's dot products.
+        bool runsOrtReducedRange = runsOrt && scheme == WeightScheme.Qc8w && RuntimeInformation.ProcessArchitecture == Architecture.X64;
+        // Accuracy before speed: every output is checked against the reference, in a timed run too.
         List<Participant> participants = [];
         List<IDisposable> disposables = [];
         int slot = 0;
@@ -142,10 +198,7 @@ internal sealed class BenchEngine
                     result.FallbackReason = managed.FallbackReason;
                     result.Kernel = managed.Kernel;
                     result.Note = managed.Note;
-                    if (reference != null && options.Check)
-                    {
-                        result.Check = reference.Check(managed.Output, Reference.ActivationQuantizationOf(scheme));
-                    }
+                    result.Check = reference.Check(managed.Output, Reference.ActivationQuantizationOf(scheme));
                 }
                 catch (Exception e) when (FailsOneCase(e))
                 {
@@ -156,28 +209,19 @@ internal sealed class BenchEngine
                 participants.Add(new Participant { Result = result, TimeBatch = (count, samples) => TimeManaged(managed, count, samples) });
                 if (options.CompareNative && !options.Check)
                 {
-                    AddNative(report, harness, data, shape, threads, packing, managed, slot++ % NativeHarness.Slots, participants);
+                    AddNative(report, harness, data, reference, shape, threads, packing, managed, slot++ % NativeHarness.Slots, participants);
                 }
             }
 
             if (runsOrt)
             {
-                var ort = new CaseResult { Shape = shape, Scheme = scheme, Threads = threads, Packing = null, Backend = Backend.OnnxRuntime };
-                report.Cases.Add(ort);
-                try
-                {
-                    var runner = new OrtRunner(data, threads);
-                    disposables.Add(runner);
-                    runner.Run();
-                    ort.Operators = runner.Operators;
-                    ort.Kernel = OnnxModelBuilder.OperatorFor(scheme);
-                    ort.Check = reference!.Check(runner.Output, OnnxModelBuilder.ActivationQuantizationFor(scheme));
-                    participants.Add(new Participant { Result = ort, TimeBatch = (count, samples) => TimeManaged(runner, count, samples) });
-                }
-                catch (Exception e) when (FailsOneCase(e))
-                {
-                    ort.Error = Describe(e);
-                }
+                AddOrt(report, data, reference, shape, threads, Backend.OnnxRuntime, participants, disposables);
+            }
+
+            if (runsOrtReducedRange)
+            {
+                BenchData reduced = data.WithReducedRangeWeights();
+                AddOrt(report, reduced, new LayerReference(reduced), shape, threads, Backend.OnnxRuntimeReducedRange, participants, disposables);
             }
 
             if (!options.Check)
@@ -209,10 +253,48 @@ internal sealed class BenchEngine
         }
     }
 
-    /// <summary>The same layer in the C harness, checked by its output checksum against the managed output.</summary>
-    private static void AddNative(
-        BenchReport report, NativeHarness? harness, BenchData data, LayerShape shape, int threads, ActivationPacking packing,
-        IManagedLayer managed, int nativeSlot, List<Participant> participants)
+    /// <summary>ONNX Runtime on the same layer (or its 7-bit variant), its output checked against its own reference.</summary>
+    private static void AddOrt(
+        BenchReport report, BenchData data, LayerReference reference, LayerShape shape, int threads, Backend backend,
+        List<Participant> participants, List<IDisposable> disposables)
+    {
+        var ort = new CaseResult { Shape = shape, Scheme = data.Scheme, Threads = threads, Packing = null, Backend = backend };
+        report.Cases.Add(ort);
+        try
+        {
+            var runner = new OrtRunner(data, threads);
+            disposables.Add(runner);
+            runner.Run();
+            ort.Operators = runner.Operators;
+            ort.Kernel = OnnxModelBuilder.OperatorFor(data.Scheme);
+            ort.Check = reference.Check(runner.Output, OnnxModelBuilder.ActivationQuantizationFor(data.Scheme));
+            if (backend == Backend.OnnxRuntime && data.Scheme == WeightScheme.Qc8w)
+            {
+                // Whether ONNX Runtime's int8 kernel saturated here, decided by the output itself.
+                ort.Note = OrtPairSaturationModel.Diagnose(data, reference, runner.Output);
+            }
+
+            if (backend == Backend.OnnxRuntimeReducedRange)
+            {
+                ort.Note = FormattableString.Invariant($"weights requantized to 7 bits (within ±{BenchData.ReducedRangeLimit}), checked against the reference of those weights");
+            }
+
+            participants.Add(new Participant { Result = ort, TimeBatch = (count, samples) => TimeManaged(runner, count, samples) });
+        }
+        catch (Exception e) when (FailsOneCase(e))
+        {
+            ort.Error = Describe(e);
+        }
+    }
+
+    /// <summary>
+    /// The same layer in the C harness, built with the managed layer's own runtime flags; it is timed only when
+    /// its flags, operators and output checksum match the managed layer's, and its own output is checked against
+    /// the float64 reference like every other.
+    /// </summary>
+    private void AddNative(
+        BenchReport report, NativeHarness? harness, BenchData data, LayerReference reference, LayerShape shape, int threads,
+        ActivationPacking packing, IManagedLayer managed, int nativeSlot, List<Participant> participants)
     {
         var native = new CaseResult { Shape = shape, Scheme = data.Scheme, Threads = threads, Packing = packing, Backend = Backend.Native };
         report.Cases.Add(native);
@@ -224,23 +306,17 @@ internal sealed class BenchEngine
 
         try
         {
-            (double checksum, string[] operators) = harness.Layer(nativeSlot, data, managed.PackingActive, threads, managed.RuntimeFlags);
-            native.Operators = operators;
+            HarnessLayer layer = harness.Layer(nativeSlot, data, managed.PackingActive, threads, HarnessRuntimeFlags(managed));
+            native.Operators = layer.Operators;
             native.PackingActive = managed.PackingActive;
             native.Kernel = managed.Kernel;
-            double managedSum = 0.0;
-            foreach (float value in managed.Output)
+            if (LikeForLike.Mismatch(managed, layer) is { } mismatch)
             {
-                managedSum += value;
-            }
-
-            if (Math.Abs(checksum - managedSum) > 1e-6 * Math.Max(1.0, Math.Abs(managedSum)))
-            {
-                native.Error = FormattableString.Invariant(
-                    $"the C harness computed a different output (checksum {checksum:G9}, managed {managedSum:G9})");
+                native.Error = mismatch;
                 return;
             }
 
+            native.Check = reference.Check(harness.Output(nativeSlot), Reference.ActivationQuantizationOf(data.Scheme));
             participants.Add(new Participant { Result = native, TimeBatch = (count, samples) => harness.Time(nativeSlot, count, samples) });
         }
         catch (Exception e) when (FailsOneCase(e))
@@ -303,10 +379,13 @@ internal sealed class BenchEngine
 
         // Round robin until everyone is done; a hard cap keeps a slow case from running away.
         var deadline = Stopwatch.StartNew();
-        double cap = Math.Max(10.0 * options.MinTimeSeconds * participants.Count, 30.0);
+        double cap = Math.Max(2.0 * MaxExtension * options.MinTimeSeconds * participants.Count, 30.0);
+        // With a minimum time, a case whose median is not yet known to within TimingStatistics.StableHalfWidth
+        // runs on, up to MaxExtension times the minimum; a fixed count of iterations is never extended.
         bool Done(Participant p) => p.Failed || (options.Iterations is int n
             ? p.Samples.Count >= n
-            : p.Seconds >= options.MinTimeSeconds && p.Samples.Count >= 10);
+            : p.Seconds >= options.MinTimeSeconds && p.Samples.Count >= 10 &&
+              (p.Seconds >= MaxExtension * options.MinTimeSeconds || TimingStatistics.FromNanoseconds(p.Samples).IsStable));
 
         // Each round runs the runners in a new order (a fixed-seed shuffle, so runs repeat), so
         // that no runner always follows the same one and inherits its cache footprint and idle
@@ -352,7 +431,7 @@ internal sealed class BenchEngine
         }
     }
 
-    /// <summary>Ratios between cases, and the percentage of peak.</summary>
+    /// <summary>Ratios between cases, each case's comparators, and its share of the peaks measured in this run.</summary>
     private static void Derive(BenchReport report)
     {
         List<CaseResult> cases = report.Cases;
@@ -362,28 +441,38 @@ internal sealed class BenchEngine
         foreach (CaseResult c in cases.Where(c => c.Statistics != null))
         {
             double p50 = c.Statistics!.P50;
-            if (c.Backend != Backend.OnnxRuntime && c.Packing == ActivationPacking.On && Find(c, c.Backend, ActivationPacking.Off) is { } off)
+            if (c.Backend is Backend.XnnKleidi or Backend.Native && c.Packing == ActivationPacking.On && Find(c, c.Backend, ActivationPacking.Off) is { } off)
             {
                 c.OnOffRatio = p50 / off.Statistics!.P50;
             }
 
             if (c.Backend == Backend.XnnKleidi)
             {
-                if (Find(c, Backend.Native, c.Packing) is { } native)
-                {
-                    c.ManagedNativeRatio = p50 / native.Statistics!.P50;
-                }
-
-                if (Find(c, Backend.OnnxRuntime, null) is { } ort)
-                {
-                    c.SpeedupOverOrt = ort.Statistics!.P50 / p50;
-                }
+                c.NativeCounterpart = Find(c, Backend.Native, c.Packing);
+                c.ManagedNativeRatio = c.NativeCounterpart is { } native ? p50 / native.Statistics!.P50 : null;
+                c.OrtCounterpart = Find(c, Backend.OnnxRuntime, null);
+                c.SpeedupOverOrt = c.OrtCounterpart is { } ort ? ort.Statistics!.P50 / p50 : null;
+                c.OrtReducedRangeCounterpart = Find(c, Backend.OnnxRuntimeReducedRange, null);
+                c.SpeedupOverOrtReducedRange = c.OrtReducedRangeCounterpart is { } reduced ? reduced.Statistics!.P50 / p50 : null;
             }
 
-            PeakResult? peak = report.Peaks.FirstOrDefault(p => p.Kind == (c.Scheme == WeightScheme.F32 ? "fp32" : "int8"));
-            if (peak != null && c.Gops is double gops)
+            if (c.Backend == Backend.XnnKleidi && c.Gops is double gops)
             {
-                c.PercentOfPeak = 100.0 * gops / (peak.Gops * c.Threads);
+                string kind = c.Scheme == WeightScheme.F32 ? PeakProbes.Fp32 : PeakProbes.Int8;
+                string? kleidiAIKernel = c.PackingActive == true ? c.Kernel : null;
+                c.OwnPeakFamily = PeakProbes.FamilyOf(report.Host.Architecture, report.Host.Features, c.Scheme, kleidiAIKernel);
+                PeakResult? own = report.Peaks.FirstOrDefault(p => p.Probe == c.OwnPeakFamily && p.Gops > 0);
+                if (own != null)
+                {
+                    c.PercentOfOwnPeak = 100.0 * gops / (own.Gops!.Value * c.Threads);
+                }
+
+                PeakResult? fastest = report.Peaks.Where(p => p.Kind == kind && p.Gops > 0).MaxBy(p => p.Gops);
+                if (fastest != null && fastest.Probe != c.OwnPeakFamily && fastest.Gops > (own?.Gops ?? 0))
+                {
+                    c.FastestPeakFamily = fastest.Probe;
+                    c.PercentOfFastestPeak = 100.0 * gops / (fastest.Gops!.Value * c.Threads);
+                }
             }
         }
     }

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Bench;
@@ -11,6 +12,11 @@ internal enum Backend
     Native,
     /// <summary>ONNX Runtime's CPU execution provider on the same layer.</summary>
     OnnxRuntime,
+    /// <summary>
+    /// ONNX Runtime's DynamicQuantizeMatMul with the qc8w weights requantized to 7 bits (its quantization tool's
+    /// reduce_range, advised for AVX2 and AVX-512 without VNNI): x64 only.
+    /// </summary>
+    OnnxRuntimeReducedRange,
 }
 
 /// <summary>What the user asked `bench` to do.</summary>
@@ -32,8 +38,11 @@ internal sealed record BenchOptions
     public uint Seed { get; init; } = 42;
 }
 
-/// <summary>The measured peak of one core.</summary>
-internal sealed record PeakResult(string Kind, double Gops, string Instruction);
+/// <summary>
+/// One probe's peak on one core: GOP/s when it was timed, else <see cref="Note"/> says why not (identified only,
+/// emulated CPU, the harness refused it).
+/// </summary>
+internal sealed record PeakResult(string Probe, string Kind, string Instruction, double? Gops, string? Note);
 
 /// <summary>One measured (or checked) case: a shape, a scheme, a thread count, a packing and a backend.</summary>
 internal sealed class CaseResult
@@ -59,6 +68,9 @@ internal sealed class CaseResult
     /// <summary>A remark that does not make the case fail (e.g. what Auto chose).</summary>
     public string? Note { get; set; }
 
+    /// <summary>Whether the median's confidence interval stayed wider than <see cref="TimingStatistics.StableHalfWidth"/>: no target is evaluated on it.</summary>
+    public bool Unstable => Statistics is { IsStable: false };
+
     /// <summary>GOP/s at the median time.</summary>
     public double? Gops => Statistics is { P50: > 0 } s ? Shape.Operations / s.P50 : null;
 
@@ -68,13 +80,28 @@ internal sealed class CaseResult
     public double? ManagedNativeRatio { get; set; }
     /// <summary>ONNX Runtime's p50 over this case's p50 (how many times faster XnnKleidi is).</summary>
     public double? SpeedupOverOrt { get; set; }
-    /// <summary>GOP/s as a percentage of threads x one core's measured peak.</summary>
-    public double? PercentOfPeak { get; set; }
+    /// <summary>ONNX Runtime's p50 with 7-bit weights over this case's p50.</summary>
+    public double? SpeedupOverOrtReducedRange { get; set; }
+    /// <summary>The C harness's case of the same layer (managed cases only), once measured.</summary>
+    public CaseResult? NativeCounterpart { get; set; }
+    /// <summary>ONNX Runtime's case of the same layer (managed cases only).</summary>
+    public CaseResult? OrtCounterpart { get; set; }
+    /// <summary>ONNX Runtime's case with 7-bit weights (managed qc8w cases on x64 only).</summary>
+    public CaseResult? OrtReducedRangeCounterpart { get; set; }
+    /// <summary>The peak probe of the instruction family this case's kernel uses (see <see cref="PeakProbes.FamilyOf"/>).</summary>
+    public string? OwnPeakFamily { get; set; }
+    /// <summary>GOP/s as a percentage of threads x one core's measured peak of its own kernel family.</summary>
+    public double? PercentOfOwnPeak { get; set; }
+    /// <summary>The fastest measured family of the same kind (int8 or fp32) on this core, when it is not the own one.</summary>
+    public string? FastestPeakFamily { get; set; }
+    /// <summary>GOP/s as a percentage of threads x the fastest family's peak, when that is not the own family.</summary>
+    public double? PercentOfFastestPeak { get; set; }
 
     public string Quantization => Scheme switch
     {
         WeightScheme.F32 => "f32",
         _ when Backend == Backend.OnnxRuntime && Scheme == WeightScheme.Qc8w => "qu8-per-tensor-qc8w",
+        _ when Backend == Backend.OnnxRuntimeReducedRange => "qu8-per-tensor-qc7w",
         _ when Backend == Backend.OnnxRuntime => "qs8-block-" + Scheme.ToString().ToLowerInvariant(),
         _ when PackingActive == true => "qp8-" + Scheme.ToString().ToLowerInvariant(),
         _ => "qd8-" + Scheme.ToString().ToLowerInvariant(),
@@ -84,6 +111,7 @@ internal sealed class CaseResult
     {
         Backend.XnnKleidi => "xnnkleidi",
         Backend.Native => "xnnpack-c",
+        Backend.OnnxRuntimeReducedRange => "onnxruntime-reduce-range",
         _ => "onnxruntime",
     };
 
@@ -105,6 +133,7 @@ internal sealed class BenchReport
     public bool CheckFailed => Cases.Any(c => c.Check is { Passed: false } || (c.Error != null && c.Backend == Backend.XnnKleidi));
 }
 
-/// <summary>The machine and library a report belongs to.</summary>
+/// <summary>The machine and library a report belongs to; <paramref name="Features"/> select the peak probes.</summary>
 internal sealed record HostSummary(
-    string Rid, string Cpu, string CpuFeatures, string BuildInfo, string? EmulationReason, string Runtime);
+    string Rid, string Cpu, string CpuFeatures, string BuildInfo, string? EmulationReason, string Runtime,
+    CpuFeatures Features = XnnKleidi.CpuFeatures.None, Architecture Architecture = Architecture.X64);

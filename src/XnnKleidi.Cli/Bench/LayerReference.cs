@@ -31,6 +31,13 @@ internal sealed class LayerReference
     public CheckResult Check(ReadOnlySpan<float> output, ActivationQuantization quantization) =>
         CheckResult.Compare(output, expected, Tolerances(quantization), data.N);
 
+    /// <summary>The largest |output − other| over the bound of <paramref name="quantization"/>: how far apart two outputs are, in bounds.</summary>
+    public double WorstRatioTo(ReadOnlySpan<float> output, float[] other, ActivationQuantization quantization)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return CheckResult.Compare(output, [.. other.Select(value => (double)value)], Tolerances(quantization), data.N).WorstRatio;
+    }
+
     private double[] Tolerances(ActivationQuantization quantization)
     {
         // The engine checks one group at a time from one thread, so a plain dictionary is enough.

@@ -12,7 +12,7 @@ namespace XnnKleidi.Cli.Bench;
 internal sealed class NativeHarness : IDisposable
 {
     public const string ExecutableName = "xnnkleidi-bench";
-    private const int ProtocolVersion = 2;
+    private const int ProtocolVersion = 3;
     public const int Slots = 16;
     private readonly Process process;
 
@@ -113,17 +113,26 @@ internal sealed class NativeHarness : IDisposable
             "build it with `cmake --build artifacts/build/<rid> --target xnnkleidi-bench` or set XNNKLEIDI_BENCH_HARNESS");
     }
 
-    /// <summary>Builds the layer in the harness; returns the output checksum and the operator names.</summary>
-    public (double Checksum, string[] Operators) Layer(int slot, BenchData data, bool pack, int threads, uint runtimeFlags)
+    /// <summary>
+    /// Builds the layer in the harness with exactly <paramref name="runtimeFlags"/>; returns what the harness reports
+    /// about it: the output checksum, the runtime flags its timed runtime was created with, and the operator names.
+    /// </summary>
+    public HarnessLayer Layer(int slot, BenchData data, bool pack, int threads, uint runtimeFlags)
     {
         ArgumentNullException.ThrowIfNull(data);
         string scheme = data.Scheme.ToString().ToLowerInvariant();
         string answer = Request(FormattableString.Invariant(
             $"layer {slot} {scheme} {data.M} {data.K} {data.N} {data.BlockSize} {(pack ? 1 : 0)} {threads} {data.Seed} {runtimeFlags}"));
-        string[] parts = answer.Split(' ', 2);
+        string[] parts = answer.Split(' ', 3);
+        if (parts.Length < 2)
+        {
+            throw new InvalidOperationException($"native harness: malformed layer answer '{answer}'");
+        }
+
         double checksum = double.Parse(parts[0], CultureInfo.InvariantCulture);
-        string[] operators = parts.Length > 1 && parts[1] != "-" ? parts[1].Split('|') : [];
-        return (checksum, operators);
+        uint flags = uint.Parse(parts[1], CultureInfo.InvariantCulture);
+        string[] operators = parts.Length > 2 && parts[2] != "-" ? parts[2].Split('|') : [];
+        return new HarnessLayer(checksum, flags, operators);
     }
 
     /// <summary>Times <paramref name="count"/> calls; appends one time in nanoseconds per call.</summary>
@@ -137,15 +146,59 @@ internal sealed class NativeHarness : IDisposable
         }
     }
 
+    /// <summary>The output of the slot's last call, M x N, for the check against the float64 reference.</summary>
+    public float[] Output(int slot)
+    {
+        string path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"xnnkleidi-bench-{Environment.ProcessId}-{slot}.bin");
+        try
+        {
+            string answer = Request(FormattableString.Invariant($"output {slot} {path}"));
+            int count = int.Parse(answer, CultureInfo.InvariantCulture);
+            byte[] bytes = File.ReadAllBytes(path);
+            if (bytes.Length != count * sizeof(float))
+            {
+                throw new InvalidOperationException($"native harness: the output file has {bytes.Length} bytes, not {count} floats");
+            }
+
+            float[] output = new float[count];
+            Buffer.BlockCopy(bytes, 0, output, 0, bytes.Length);
+            return output;
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
     /// <summary>Releases a slot's layer.</summary>
     public void Free(int slot) => Request(FormattableString.Invariant($"free {slot}"));
 
-    /// <summary>Measures the peak throughput of "int8" or "fp32" for about the given time.</summary>
-    public (double Gops, string Instruction) Peak(string kind, double milliseconds)
+    /// <summary>The peak probes the harness itself finds this CPU (and OS) able to run or identify.</summary>
+    public IReadOnlyList<string> SupportedProbes() => Request("probes").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+
+    /// <summary>
+    /// Runs one peak probe for about the given time. The harness checks the CPU again and refuses a probe it
+    /// cannot run; a probe it can only identify answers "not-timed".
+    /// </summary>
+    public PeakAnswer Peak(string probe, double milliseconds)
     {
-        string answer = Request(FormattableString.Invariant($"peak {kind} {milliseconds}"));
-        string[] parts = answer.Split(' ', 2);
-        return (double.Parse(parts[0], CultureInfo.InvariantCulture), parts.Length > 1 ? parts[1] : "");
+        process.StandardInput.WriteLine(FormattableString.Invariant($"peak {probe} {milliseconds}"));
+        process.StandardInput.Flush();
+        string answer = process.StandardOutput.ReadLine()
+            ?? throw new InvalidOperationException($"the native harness exited (code {ExitCodeOrUnknown()}) on 'peak {probe}'");
+        if (answer.StartsWith("ok ", StringComparison.Ordinal))
+        {
+            string[] parts = answer[3..].Split(' ', 2);
+            return new PeakAnswer(double.Parse(parts[0], CultureInfo.InvariantCulture), parts.Length > 1 ? parts[1] : "", null);
+        }
+
+        const string notTimed = "error not-timed ";
+        if (answer.StartsWith(notTimed, StringComparison.Ordinal))
+        {
+            return new PeakAnswer(null, answer[notTimed.Length..], "identified; no timed probe for this instruction");
+        }
+
+        throw new InvalidOperationException($"native harness: {(answer.StartsWith("error ", StringComparison.Ordinal) ? answer[6..] : answer)}");
     }
 
     private string Request(string line)
@@ -196,3 +249,9 @@ internal sealed class NativeHarness : IDisposable
         process.Dispose();
     }
 }
+
+/// <summary>What the C harness reports about a layer it built.</summary>
+internal sealed record HarnessLayer(double Checksum, uint RuntimeFlags, IReadOnlyList<string> Operators);
+
+/// <summary>A peak probe's answer: GOP/s when timed, else why not.</summary>
+internal sealed record PeakAnswer(double? Gops, string Instruction, string? NotTimedReason);

@@ -114,7 +114,9 @@ internal static class BenchCommand
         };
         var plot = new Option<string?>("--plot")
         {
-            Description = "Write a chart of p50 per shape, packing off/on/auto side by side, to FILE.png or FILE.svg.",
+            Description = "Write two charts: to FILE.png or FILE.svg each runner's p50 relative to packing off per layer " +
+                          "(packing on with its 95 % interval, auto, the C harness, ONNX Runtime), and to FILE-p50.png|.svg the " +
+                          "p50 per layer with packing off/on/auto side by side.",
             HelpName = "FILE.png|FILE.svg",
         };
         plot.Validators.Add(r =>
@@ -192,13 +194,26 @@ internal static class BenchCommand
             var outputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, stdoutFormat))).ToList();
             string? plotPath = parse.GetValue(plot);
             // Fail on an unwritable file now, not after minutes of measuring.
-            foreach (string path in outputs.Select(o => o.Path).Append(plotPath).OfType<string>())
+            foreach (string path in outputs.Select(o => o.Path).Append(plotPath).Append(plotPath == null ? null : PlotWriter.P50ChartPath(plotPath)).OfType<string>())
             {
                 EnsureWritable(path);
             }
             return Run(options, stdoutFormat, outputs, plotPath, parse.GetValue(quiet));
         });
         return command;
+    }
+
+    /// <summary>The library's view of this CPU, or none when the library cannot load (the run then reports the load error).</summary>
+    private static CpuFeatures CpuFeaturesOrNone()
+    {
+        try
+        {
+            return XnnKleidiLibrary.CpuFeatures;
+        }
+        catch (Exception e) when (e is DllNotFoundException or InvalidOperationException or BadImageFormatException or EntryPointNotFoundException)
+        {
+            return CpuFeatures.None;
+        }
     }
 
     /// <summary>An absent list option reads as null or empty; then the documented default applies.</summary>
@@ -246,15 +261,22 @@ internal static class BenchCommand
     private static int Run(BenchOptions options, OutputFormat stdoutFormat, List<(string Path, OutputFormat Format)> outputs, string? plotPath, bool quiet)
     {
         IAnsiConsole console = ConsoleFactory.Create();
-        HostSummary host = HostSummaryFactory.Create();
+        // The features select the peak probes and name each GEMM's instruction family.
+        HostSummary host = HostSummaryFactory.Create() with
+        {
+            Features = CpuFeaturesOrNone(),
+            Architecture = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture,
+        };
         string? emulationNote = null;
         if (host.EmulationReason != null && (options.CompareNative || options.CompareOrt || options.ComparePeak))
         {
             // Under qemu-user the comparisons cannot run, and would mean nothing if they did:
             // an arm64 child process (the C harness, the peak probe) needs binfmt_misc to start,
             // and ONNX Runtime 1.31.1 dies with SIGSEGV creating a session under QEMU 7.2.
-            options = options with { CompareNative = false, CompareOrt = false, ComparePeak = false };
-            emulationNote = "--compare is ignored under emulation: the C harness cannot start without binfmt_misc, and ONNX Runtime crashes under qemu-user";
+            // The peak families are still identified from the CPU features; none is timed.
+            options = options with { CompareNative = false, CompareOrt = false };
+            emulationNote = "--compare native,ort is ignored under emulation (the C harness cannot start without binfmt_misc, and ONNX Runtime " +
+                            "crashes under qemu-user); peak families are identified, not timed";
         }
         var report = new BenchReport { Options = options, Host = host };
         if (emulationNote != null)
@@ -268,7 +290,7 @@ internal static class BenchCommand
         }
 
         NativeHarness? harness = null;
-        if ((options.CompareNative || options.ComparePeak) && !options.Check)
+        if ((options.CompareNative || options.ComparePeak) && !options.Check && host.EmulationReason == null)
         {
             try
             {

@@ -12,33 +12,46 @@ namespace XnnKleidi.Cli.Output;
 /// records (its mobile benchmark apps write benchmarkModel {name, backend, quantization},
 /// metric, actualValue, targetValue, arch, device, os), one per case and metric, plus the
 /// fields this benchmark adds: rid, cpuFeatures, threads, kernel, packing and the shape.
+/// Every record carries <see cref="SchemaVersion"/>; version 2 added the median's confidence interval and
+/// stability, each case's check, whether a ratio counts (and why not), and peaks per instruction family.
 /// CSV: one row per case with every statistic.
 /// </summary>
 internal static class RecordWriters
 {
+    /// <summary>The version of the records' shape; raised whenever a field changes meaning or form.</summary>
+    public const int SchemaVersion = 2;
+
     public static string ToJson(BenchReport report)
     {
         ArgumentNullException.ThrowIfNull(report);
         var records = new JsonArray();
         foreach (CaseResult c in report.Cases)
         {
-            foreach ((string? metric, double value, double? target) in Metrics(report, c))
+            foreach ((string metric, double? value, double? target) in Metrics(report, c))
             {
-                records.Add(Record(report, c, metric, value, target));
+                if (value is double measured)
+                {
+                    records.Add(Record(report, c, metric, measured, target));
+                }
             }
         }
         foreach (PeakResult peak in report.Peaks)
         {
-            records.Add(BaseRecord(report, "peak-probe", "native", peak.Kind, "peak_gops", peak.Gops, null, 1, peak.Instruction));
+            JsonObject record = BaseRecord(report, $"peak-probe/{peak.Probe}", "native", peak.Kind, "peak_gops", peak.Gops, null, 1, peak.Instruction);
+            record["peakFamily"] = peak.Probe;
+            record["note"] = peak.Note;
+            records.Add(record);
         }
         return records.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private static IEnumerable<(string Metric, double Value, double? Target)> Metrics(BenchReport report, CaseResult c)
+    private static IEnumerable<(string Metric, double? Value, double? Target)> Metrics(BenchReport report, CaseResult c)
     {
         if (c.Statistics is { } s)
         {
             yield return ("p50_latency_us", s.P50 / 1000.0, null);
+            yield return ("p50_ci95_low_us", double.IsNaN(s.MedianLow) ? null : s.MedianLow / 1000.0, null);
+            yield return ("p50_ci95_high_us", double.IsNaN(s.MedianHigh) ? null : s.MedianHigh / 1000.0, null);
             yield return ("p90_latency_us", s.P90 / 1000.0, null);
             yield return ("p99_latency_us", s.P99 / 1000.0, null);
             yield return ("min_latency_us", s.Min / 1000.0, null);
@@ -50,9 +63,14 @@ internal static class RecordWriters
             yield return ("gops", gops, null);
         }
 
-        if (c.PercentOfPeak is double peak)
+        if (c.PercentOfOwnPeak is double peak)
         {
-            yield return ("percent_of_peak", peak, TargetFor(report, c, "share of the measured int8 peak"));
+            yield return ("percent_of_own_family_peak", peak, TargetFor(report, c, Targets.ShareOfOwnPeak));
+        }
+
+        if (c.PercentOfFastestPeak is double fastest)
+        {
+            yield return ("percent_of_fastest_family_peak", fastest, null);
         }
 
         if (c.OnOffRatio is double onOff)
@@ -62,12 +80,17 @@ internal static class RecordWriters
 
         if (c.ManagedNativeRatio is double overhead)
         {
-            yield return ("managed_native_p50_ratio", overhead, TargetFor(report, c, "binding overhead (managed/native p50)"));
+            yield return ("managed_native_p50_ratio", overhead, TargetFor(report, c, Targets.BindingOverhead));
         }
 
         if (c.SpeedupOverOrt is double speedup)
         {
-            yield return ("speedup_over_onnxruntime", speedup, TargetFor(report, c, "speed-up over ONNX Runtime"));
+            yield return ("speedup_over_onnxruntime", speedup, TargetFor(report, c, Targets.SpeedupOverOrt + " " + c.OrtCounterpart?.Kernel));
+        }
+
+        if (c.SpeedupOverOrtReducedRange is double reducedSpeedup)
+        {
+            yield return ("speedup_over_onnxruntime_reduce_range", reducedSpeedup, TargetFor(report, c, Targets.SpeedupOverOrtReducedRange));
         }
 
         if (c.Check is { } check)
@@ -80,13 +103,14 @@ internal static class RecordWriters
     {
         string where = FormattableString.Invariant(
             $"{c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} packing {c.PackingName}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}");
-        return report.Targets.FirstOrDefault(t => t.Target.StartsWith(target, StringComparison.Ordinal) && t.Where == where)?.Threshold;
+        return report.Targets.FirstOrDefault(t => t.Target.StartsWith(target, StringComparison.Ordinal) && t.Where == where && t.Met != null)?.Threshold;
     }
 
     /// <summary>The fields every record has: ExecuTorch's, then ours.</summary>
     private static JsonObject BaseRecord(
-        BenchReport report, string name, string backend, string quantization, string metric, double value, double? target, int threads, string? kernel) => new()
+        BenchReport report, string name, string backend, string quantization, string metric, double? value, double? target, int threads, string? kernel) => new()
     {
+        ["schemaVersion"] = SchemaVersion,
         ["benchmarkModel"] = new JsonObject { ["name"] = name, ["backend"] = backend, ["quantization"] = quantization },
         ["metric"] = metric,
         ["actualValue"] = value,
@@ -101,7 +125,7 @@ internal static class RecordWriters
         ["emulated"] = report.Host.EmulationReason != null,
     };
 
-    private static JsonObject Record(BenchReport report, CaseResult c, string metric, double value, double? target)
+    private static JsonObject Record(BenchReport report, CaseResult c, string metric, double? value, double? target)
     {
         JsonObject record = BaseRecord(report, $"{c.Shape.Model}/{c.Shape.Layer}", c.BackendName, c.Quantization, metric, value, target, c.Threads, c.Kernel);
         record["operators"] = new JsonArray([.. c.Operators.Select(o => (JsonNode?)JsonValue.Create(o))]);
@@ -110,16 +134,44 @@ internal static class RecordWriters
         record["packingFallbackReason"] = c.FallbackReason;
         record["shape"] = new JsonObject { ["m"] = c.Shape.M, ["k"] = c.Shape.K, ["n"] = c.Shape.N };
         record["samples"] = c.Statistics?.Count;
+        record["stable"] = c.Statistics == null ? null : !c.Unstable;
+        record["checkPassed"] = c.Check?.Passed;
+        record["checkWorstErrorOverBound"] = c.Check is { } check && double.IsFinite(check.WorstRatio) ? check.WorstRatio : null;
+        CaseResult? comparator = metric switch
+        {
+            "managed_native_p50_ratio" => c.NativeCounterpart,
+            "speedup_over_onnxruntime" => c.OrtCounterpart,
+            "speedup_over_onnxruntime_reduce_range" => c.OrtReducedRangeCounterpart,
+            _ => null,
+        };
+        if (comparator != null)
+        {
+            string? whyNot = ComparatorGate.WhyNotCounted(c, comparator);
+            record["ratioCounted"] = whyNot == null;
+            record["ratioNotCountedBecause"] = whyNot;
+        }
+
+        if (metric.StartsWith("percent_of_own", StringComparison.Ordinal))
+        {
+            record["peakFamily"] = c.OwnPeakFamily;
+        }
+        else if (metric.StartsWith("percent_of_fastest", StringComparison.Ordinal))
+        {
+            record["peakFamily"] = c.FastestPeakFamily;
+        }
+
         record["error"] = c.Error;
+        record["note"] = c.Note;
         return record;
     }
 
     public static readonly string[] CsvColumns =
     [
         "model", "layer", "m", "k", "n", "scheme", "threads", "packing", "backend", "quantization", "packing_active",
-        "kernel", "operators", "samples", "min_us", "p50_us", "p90_us", "p99_us", "mean_us", "stddev_us", "gops",
-        "percent_of_peak", "on_off_ratio", "managed_native_ratio", "speedup_over_ort", "check", "error", "rid",
-        "cpu_features", "emulated",
+        "kernel", "operators", "samples", "min_us", "p50_us", "p50_ci95_low_us", "p50_ci95_high_us", "stable", "p90_us",
+        "p99_us", "mean_us", "stddev_us", "gops", "own_peak_family", "percent_of_own_peak", "fastest_peak_family",
+        "percent_of_fastest_peak", "on_off_ratio", "managed_native_ratio", "speedup_over_ort", "speedup_over_ort_reduce_range",
+        "check", "check_worst_error_over_bound", "error", "rid", "cpu_features", "emulated",
     ];
 
     public static string ToCsv(BenchReport report)
@@ -137,10 +189,17 @@ internal static class RecordWriters
                 c.Scheme.ToString().ToLowerInvariant(), Int(c.Threads), c.PackingName, c.BackendName, c.Quantization,
                 c.PackingActive switch { true => "true", false => "false", _ => "" },
                 c.Kernel ?? "", string.Join('|', c.Operators), s == null ? "" : Int(s.Count),
-                Us(x => x.Min), Us(x => x.P50), Us(x => x.P90), Us(x => x.P99), Us(x => x.Mean), Us(x => x.StandardDeviation),
-                Format.Number(c.Gops, "0.#"), Format.Number(c.PercentOfPeak, "0.#"), Format.Number(c.OnOffRatio, "0.###"),
+                Us(x => x.Min), Us(x => x.P50),
+                s == null || double.IsNaN(s.MedianLow) ? "" : Us(x => x.MedianLow),
+                s == null || double.IsNaN(s.MedianHigh) ? "" : Us(x => x.MedianHigh),
+                s == null ? "" : c.Unstable ? "false" : "true",
+                Us(x => x.P90), Us(x => x.P99), Us(x => x.Mean), Us(x => x.StandardDeviation),
+                Format.Number(c.Gops, "0.#"), c.OwnPeakFamily ?? "", Format.Number(c.PercentOfOwnPeak, "0.#"),
+                c.FastestPeakFamily ?? "", Format.Number(c.PercentOfFastestPeak, "0.#"), Format.Number(c.OnOffRatio, "0.###"),
                 Format.Number(c.ManagedNativeRatio, "0.###"), Format.Number(c.SpeedupOverOrt, "0.###"),
+                Format.Number(c.SpeedupOverOrtReducedRange, "0.###"),
                 c.Check switch { null => "", { Passed: true } => "pass", _ => "fail" },
+                c.Check is { } check && double.IsFinite(check.WorstRatio) ? Format.Number(check.WorstRatio, "0.####") : "",
                 c.Error ?? "", report.Host.Rid, report.Host.CpuFeatures, report.Host.EmulationReason != null ? "true" : "false",
             ];
             builder.AppendLine(string.Join(',', fields.Select(Quote)));

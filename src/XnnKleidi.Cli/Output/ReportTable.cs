@@ -17,8 +17,10 @@ internal static class ReportTable
         console.MarkupLine($"CPU features: {Markup.Escape(report.Host.CpuFeatures)}");
         foreach (PeakResult peak in report.Peaks)
         {
-            console.MarkupLine(FormattableString.Invariant(
-                $"Peak {peak.Kind}, one core: [bold]{peak.Gops:0} GOP/s[/] ({Markup.Escape(peak.Instruction)}, register-resident loop)"));
+            console.MarkupLine(peak.Gops is double gops
+                ? FormattableString.Invariant(
+                    $"Peak {peak.Kind} [bold]{Markup.Escape(peak.Probe)}[/], one core: [bold]{gops:0} GOP/s[/] ({Markup.Escape(peak.Instruction)}, register-resident loop)")
+                : $"Peak {peak.Kind} [bold]{Markup.Escape(peak.Probe)}[/] ({Markup.Escape(peak.Instruction)}): {Markup.Escape(peak.Note ?? "not timed")}");
         }
 
         if (report.Options.Check)
@@ -55,6 +57,7 @@ internal static class ReportTable
     private static string ShortRan(CaseResult c) => c.Backend switch
     {
         Backend.OnnxRuntime => "ORT",
+        Backend.OnnxRuntimeReducedRange => "ORT7",
         _ when c.Scheme == WeightScheme.F32 => "F32",
         _ => c.PackingActive == true ? "QP8" : "QD8",
     };
@@ -63,60 +66,169 @@ internal static class ReportTable
     {
         null => "",
         { Passed: true } => FormattableString.Invariant($"[green]ok[/] {check.WorstRatio:0.00}"),
-        _ => "[red]FAIL[/]",
+        _ => FormattableString.Invariant($"[red]FAIL x{check.WorstRatio:0.0}[/]"),
     };
+
+    /// <summary>A comparator's ratio, with a star when <see cref="ComparatorGate"/> does not let it count.</summary>
+    private static string GatedRatio(CaseResult ours, CaseResult? other, double? ratio) =>
+        ratio is not double r ? ""
+        : ComparatorGate.WhyNotCounted(ours, other) == null ? Format.Ratio(r)
+        : $"[grey]{Format.Ratio(r)}*[/]";
+
+    private static string ComparatorCheck(CaseResult? other) => other switch
+    {
+        null => "",
+        { Error: not null } => "[red]error[/]",
+        _ => CheckText(other.Check),
+    };
+
+    private static string MedianWithInterval(TimingStatistics s) => double.IsNaN(s.MedianLow)
+        ? "[bold]" + Format.Microseconds(s.P50) + "[/]"
+        : $"[bold]{Format.Microseconds(s.P50)}[/] ({Format.Microseconds(s.MedianLow)}-{Format.Microseconds(s.MedianHigh)})";
+
+    private static string Stability(CaseResult c) => c.Statistics is not { } s ? ""
+        : s.IsStable ? FormattableString.Invariant($"±{100 * s.RelativeHalfWidth:0.0}%")
+        : double.IsInfinity(s.RelativeHalfWidth) ? "[red]UNSTABLE[/] (too few)"
+        : FormattableString.Invariant($"[red]UNSTABLE[/] ±{100 * s.RelativeHalfWidth:0.0}%");
 
     private static void WriteTimingTable(IAnsiConsole console, BenchReport report)
     {
-        Table table = new Table().Border(TableBorder.Rounded).Title("[bold]p50 and friends per call, microseconds[/]");
-        string[] headers =
-        [
-            "Model / layer", "MxKxN", "Scheme", "Thr", "Packing", "Ran", "p50", "p90", "p99", "min", "mean ± sd",
-            "GOP/s", "% peak", "on/off", "vs C", "ORT p50", "ORT/us", "check",
-        ];
-        foreach (string header in headers)
+        var managed = report.Cases.Where(c => c.Backend == Backend.XnnKleidi).ToList();
+        Table table = NewTable(
+            "per call, microseconds: p50 (its 95 % confidence interval) and friends",
+            "Ran", "p50 (95% CI)", "median", "p90", "p99", "check", "GOP/s", "% own peak", "% fastest", "on/off");
+        foreach (CaseResult c in managed)
+        {
+            List<string> cells = KeyCells(c);
+            if (c.Statistics is not { } s)
+            {
+                cells.AddRange(["", $"[red]{Markup.Escape(Shorten(c.Error ?? "not measured"))}[/]", "", "", "", "", "", "", "", ""]);
+                table.AddRow([.. cells]);
+                continue;
+            }
+
+            cells.AddRange(
+            [
+                ShortRan(c),
+                MedianWithInterval(s),
+                Stability(c),
+                Format.Microseconds(s.P90),
+                Format.Microseconds(s.P99),
+                CheckText(c.Check),
+                Format.Number(c.Gops, "0"),
+                c.PercentOfOwnPeak is double own ? Format.Number(own, "0") + " " + Markup.Escape(c.OwnPeakFamily ?? "") : "",
+                c.PercentOfFastestPeak is double fastest ? Format.Number(fastest, "0") + " " + Markup.Escape(c.FastestPeakFamily ?? "") : "",
+                RatioMarkup(c.OnOffRatio, lowerIsBetter: true),
+            ]);
+            table.AddRow([.. cells]);
+        }
+
+        console.Write(table);
+        console.MarkupLine("[grey]median: the half-width of the 95 % interval of the p50 (distribution-free, from the binomial " +
+                           "distribution of ranks); UNSTABLE: wider than ±" +
+                           FormattableString.Invariant($"{100 * TimingStatistics.StableHalfWidth:0}") +
+                           " % after running up to 4x longer; no target is evaluated on it. check: the output against the float64 " +
+                           "reference, worst |error| / the bound of that runtime's own quantization (ok below 1). % own peak: GOP/s / " +
+                           "(threads x the measured peak of the instruction family its kernel uses); % fastest: of the fastest family " +
+                           "on this core, where that is another. on/off: p50 with packing on / off (< 1: packing pays).[/]");
+
+        bool anyNative = report.Cases.Any(c => c.Backend == Backend.Native);
+        bool anyOrt = report.Cases.Any(c => c.Backend == Backend.OnnxRuntime);
+        bool anyReducedRange = report.Cases.Any(c => c.Backend == Backend.OnnxRuntimeReducedRange);
+        if (!anyNative && !anyOrt)
+        {
+            return;
+        }
+
+        var headers = new List<string>();
+        if (anyNative)
+        {
+            headers.AddRange(["C p50", "managed/C", "C check"]);
+        }
+
+        if (anyOrt)
+        {
+            headers.AddRange(["ORT p50", "ORT/us", "ORT check"]);
+        }
+
+        if (anyReducedRange)
+        {
+            headers.AddRange(["ORT 7-bit p50", "ORT7/us", "ORT7 check"]);
+        }
+
+        Table comparators = NewTable("the same layer from C and in ONNX Runtime, run in turn with ours", [.. headers]);
+        foreach (CaseResult c in managed.Where(c => c.Statistics != null))
+        {
+            List<string> cells = KeyCells(c);
+            if (anyNative)
+            {
+                cells.AddRange(ComparatorCells(c, c.NativeCounterpart ?? Counterpart(report, c, Backend.Native), c.ManagedNativeRatio));
+            }
+
+            if (anyOrt)
+            {
+                cells.AddRange(ComparatorCells(c, c.OrtCounterpart ?? Counterpart(report, c, Backend.OnnxRuntime), c.SpeedupOverOrt));
+            }
+
+            if (anyReducedRange)
+            {
+                cells.AddRange(ComparatorCells(c, c.OrtReducedRangeCounterpart ?? Counterpart(report, c, Backend.OnnxRuntimeReducedRange), c.SpeedupOverOrtReducedRange));
+            }
+
+            comparators.AddRow([.. cells]);
+        }
+
+        console.Write(comparators);
+        console.MarkupLine("[grey]managed/C: our p50 / the C harness's p50 of the very same runtime (same flags, operators and " +
+                           "output, checked; the binding's overhead). ORT/us: ONNX Runtime's p50 / ours (> 1: we are faster); " +
+                           "ORT 7-bit: its weights requantized to 7 bits (reduce_range), judged against the reference of those " +
+                           "weights. * a ratio that counts as neither win nor loss: a comparator outside its error bound, or an " +
+                           "unstable median.[/]");
+        foreach (CaseResult ort in report.Cases.Where(c => c.Backend == Backend.OnnxRuntime && c.Note != null))
+        {
+            console.MarkupLine($"[grey]ORT {Markup.Escape($"{ort.Shape.ShapeText} {Scheme(ort)}, {ort.Threads}t")}:[/] {Markup.Escape(ort.Note!)}");
+        }
+
+        foreach (string reason in managed
+            .SelectMany(c => new[] { (Ours: c, Other: c.NativeCounterpart), (Ours: c, Other: c.OrtCounterpart), (Ours: c, Other: c.OrtReducedRangeCounterpart) })
+            .Where(pair => pair.Other?.Statistics != null)
+            .Select(pair => ComparatorGate.WhyNotCounted(pair.Ours, pair.Other) is { } why ? $"{Targets.Where(pair.Ours)} vs {ComparatorGate.ShortName(pair.Other!)}: {why}" : null)
+            .OfType<string>()
+            .Distinct())
+        {
+            console.MarkupLine($"[grey]*[/] {Markup.Escape(reason)}");
+        }
+    }
+
+    private static readonly string[] KeyHeaders = ["Model / layer", "MxKxN", "Scheme", "Thr", "Packing"];
+
+    private static Table NewTable(string title, params string[] headers)
+    {
+        Table table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(title)}[/]");
+        foreach (string header in KeyHeaders.Concat(headers))
         {
             table.AddColumn(new TableColumn(header).RightAligned());
         }
 
         table.Columns[0].LeftAligned();
-        var ortByGroup = report.Cases.Where(c => c.Backend == Backend.OnnxRuntime).ToList();
-        foreach (CaseResult? c in report.Cases.Where(c => c.Backend == Backend.XnnKleidi))
-        {
-            TimingStatistics? s = c.Statistics;
-            CaseResult? ort = ortByGroup.FirstOrDefault(o => o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads);
-            if (s == null)
-            {
-                table.AddRow(Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c), c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                    c.PackingName, "", $"[red]{Markup.Escape(Shorten(c.Error ?? "not measured"))}[/]", "", "", "", "", "", "", "", "", "", "", "");
-                continue;
-            }
-            table.AddRow(
-                Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"),
-                c.Shape.ShapeText,
-                Scheme(c),
-                c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                c.PackingName,
-                ShortRan(c),
-                "[bold]" + Format.Microseconds(s.P50) + "[/]",
-                Format.Microseconds(s.P90),
-                Format.Microseconds(s.P99),
-                Format.Microseconds(s.Min),
-                Format.Microseconds(s.Mean) + " ± " + Format.Microseconds(s.StandardDeviation),
-                Format.Number(c.Gops, "0"),
-                Format.Number(c.PercentOfPeak, "0"),
-                RatioMarkup(c.OnOffRatio, lowerIsBetter: true),
-                Format.Ratio(c.ManagedNativeRatio),
-                ort?.Statistics is { } os ? Format.Microseconds(os.P50) : ort?.Error != null ? "[red]error[/]" : "",
-                Format.Ratio(c.SpeedupOverOrt),
-                CheckText(ort?.Check));
-        }
-        console.Write(table);
-        console.MarkupLine("[grey]on/off: p50 with packing on / off (< 1: packing pays). vs C: managed p50 / the C harness's p50 " +
-                           "(the binding's overhead). ORT/us: ONNX Runtime's p50 / ours (> 1: we are faster). % peak: GOP/s / " +
-                           "(threads x one core's measured int8 or fp32 peak). check: ORT's output against the float64 reference, " +
-                           "worst |error| / tolerance.[/]");
+        return table;
     }
+
+    private static List<string> KeyCells(CaseResult c) =>
+    [
+        Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c),
+        c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), c.PackingName,
+    ];
+
+    private static string[] ComparatorCells(CaseResult ours, CaseResult? other, double? ratio) =>
+    [
+        other?.Statistics is { } s ? Format.Microseconds(s.P50) : other?.Error != null ? "[red]error[/]" : "",
+        GatedRatio(ours, other, ratio),
+        ComparatorCheck(other),
+    ];
+
+    private static CaseResult? Counterpart(BenchReport report, CaseResult c, Backend backend) => report.Cases.FirstOrDefault(o =>
+        o.Backend == backend && o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads);
 
     private static void WriteCheckTable(IAnsiConsole console, BenchReport report)
     {
@@ -189,7 +301,7 @@ internal static class ReportTable
         foreach (TargetVerdict t in report.Targets)
         {
             table.AddRow(Markup.Escape(t.Target), Markup.Escape(t.Where), Format.Number(t.Measured, "0.000"), Markup.Escape(t.Detail),
-                t.Met switch { true => "[green]target met[/]", false => "[red]target not met[/]", _ => "n/a" });
+                t.Met switch { true => "[green]target met[/]", false => "[red]target not met[/]", _ => "[grey]not evaluated[/]" });
         }
         console.Write(table);
     }
