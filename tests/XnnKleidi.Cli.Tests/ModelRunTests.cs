@@ -66,7 +66,26 @@ public class ModelRunTests
         }
     }
 
+    [Test]
+    public void CheckRows_SpreadFromTheFirstToTheLastRow()
+    {
+        Assert.That(ModelBenchmark.CheckedRows(197, 8), Is.EqualTo(new[] { 0, 28, 56, 84, 112, 140, 168, 196 }));
+        Assert.That(ModelBenchmark.CheckedRows(1, 8), Is.EqualTo(new[] { 0 }));
+        Assert.That(ModelBenchmark.CheckedRows(8, null), Is.EqualTo(Enumerable.Range(0, 8)));
+    }
+
+    [Test]
+    public void Check_OfSomeRows_CountsEveryLayer()
+    {
+        (int code, string output, string error) = Run("bench", "--model", "w2l", "--packing", "on", "--check", "--check-rows", "3", "--quiet");
+
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Assert.That(output, Does.Match(@"linux-\w+/\S+: 12 passed, 0 failed"));
+    }
+
     [TestCase("bench", "--model", "nope")]
+    [TestCase("bench", "--model", "w2l", "--check-rows", "3")]
+    [TestCase("bench", "--preset", "w2l", "--check", "--check-rows", "3")]
     [TestCase("bench", "--model", "vit-b16", "--preset", "vit-b16")]
     [TestCase("bench", "--model", "mobilebert", "--scheme", "qc8w,qc4w")]
     [TestCase("bench", "--model", "w2l", "--scheme", "qb4w")]

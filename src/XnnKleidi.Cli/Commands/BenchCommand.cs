@@ -147,6 +147,7 @@ internal static class BenchCommand
             Description = "No progress bar and no tables: only the one-line summary (and the files asked for).",
         };
         Option<string?> model = ModelCommand.CreateOption();
+        Option<int?> checkRows = ModelCommand.CreateCheckRowsOption();
 
         var command = new Command("bench",
             "Measure quantized linear layers with KleidiAI activation packing off, on and auto.\n\n" +
@@ -158,7 +159,7 @@ internal static class BenchCommand
             "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json --plot vit.png")
         {
             preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
-            blockSize, seed, quiet, model,
+            blockSize, seed, quiet, model, checkRows,
         };
         command.SetAction(parse =>
         {
@@ -183,6 +184,7 @@ internal static class BenchCommand
                     MinTimeSeconds = parse.GetValue(minTime),
                     MinTimeGiven = parse.GetResult(minTime) is { Implicit: false },
                     Check = parse.GetValue(check),
+                    CheckRows = parse.GetValue(checkRows),
                     BlockSize = parse.GetValue(blockSize),
                     Seed = parse.GetValue(seed),
                     StdoutFormat = modelStdout.ToString().ToLowerInvariant(),
@@ -205,6 +207,11 @@ internal static class BenchCommand
             {
                 throw new UsageException("bench: give --preset or --shape (see `xnnkleidi bench --help`)");
             }
+            if (parse.GetResult(checkRows) is { Implicit: false })
+            {
+                throw new UsageException("bench: --check-rows is for --model runs");
+            }
+
             List<CompareWith> comparisons = parse.GetValue(compare) ?? [];
             var options = new BenchOptions
             {

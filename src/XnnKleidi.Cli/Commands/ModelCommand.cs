@@ -34,6 +34,26 @@ internal static class ModelCommand
         return option;
     }
 
+    /// <summary>The `--check-rows` option of `bench`, for --model --check.</summary>
+    public static Option<int?> CreateCheckRowsOption()
+    {
+        var option = new Option<int?>("--check-rows")
+        {
+            Description = "With --model and --check: validate N rows of each layer's output (every column), spread evenly with the " +
+                          "first and the last included, instead of every row. The float64 reference of a whole model is the slow " +
+                          "part of a check under emulation.",
+            HelpName = "N",
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is <= 0)
+            {
+                result.AddError("--check-rows must be a positive integer");
+            }
+        });
+        return option;
+    }
+
     /// <summary>What `bench` hands over when --model is given; the options mean what they mean for `bench`.</summary>
     internal sealed record Request
     {
@@ -47,6 +67,7 @@ internal static class ModelCommand
         public required double MinTimeSeconds { get; init; }
         public required bool MinTimeGiven { get; init; }
         public required bool Check { get; init; }
+        public int? CheckRows { get; init; }
         public required int BlockSize { get; init; }
         public required uint Seed { get; init; }
         /// <summary>table, json or csv: what goes to standard output.</summary>
@@ -65,6 +86,11 @@ internal static class ModelCommand
         if (request.Conflicting.Count > 0)
         {
             throw new UsageException($"bench --model: {string.Join(", ", request.Conflicting)} cannot be combined with --model");
+        }
+
+        if (request.CheckRows != null && !request.Check)
+        {
+            throw new UsageException("bench --model: --check-rows needs --check");
         }
 
         if (request.Schemes.Count != 1)
@@ -92,6 +118,7 @@ internal static class ModelCommand
             MinTimeSeconds = request.MinTimeGiven ? request.MinTimeSeconds : 3.0,
             HotMinTimeSeconds = request.MinTimeGiven ? request.MinTimeSeconds : 0.5,
             Check = request.Check,
+            CheckRows = request.CheckRows,
             BlockSize = request.BlockSize,
             Seed = request.Seed,
         };

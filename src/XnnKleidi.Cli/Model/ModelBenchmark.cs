@@ -315,11 +315,21 @@ internal sealed class ModelBenchmark
                 onProgress?.Invoke($"{options.Model}: checking layer {index + 1} of {layers.Count}, {layer.Name} ({layer.ShapeText})");
                 float[] input = new float[layer.M * layer.K];
                 ModelWeights.FillUniform(input, weights.CheckInputSeed(index));
+                int[] rows = CheckedRows(layer.M, options.CheckRows);
+                float[] checkedInput = new float[rows.Length * layer.K];
+                for (int r = 0; r < rows.Length; r++)
+                {
+                    input.AsSpan(rows[r] * layer.K, layer.K).CopyTo(checkedInput.AsSpan(r * layer.K));
+                }
+
+                // Each row is quantized on its own (QD8 and QP8 alike), so the reference and the bound of a row do not
+                // depend on the other rows: the checked rows are judged as a batch of their own.
                 double[] dequantized = Reference.Dequantize(weights.Weights[index]);
-                double[] expected = Reference.Linear(input, dequantized, weights.Biases[index], layer.M, layer.K, layer.N,
+                double[] expected = Reference.Linear(checkedInput, dequantized, weights.Biases[index], rows.Length, layer.K, layer.N,
                     float.NegativeInfinity, float.PositiveInfinity);
-                double[] tolerance = Reference.Tolerance(input, dequantized, weights.Biases[index], layer.M, layer.K, layer.N,
+                double[] tolerance = Reference.Tolerance(checkedInput, dequantized, weights.Biases[index], rows.Length, layer.K, layer.N,
                     weights.Scheme, weights.BlockSize);
+                float[] checkedOutput = new float[rows.Length * layer.N];
                 foreach ((ModelModeResult result, ModelInstance instance) in instances)
                 {
                     ModelLayerResult layerResult = result.Layers[index];
@@ -327,7 +337,16 @@ internal sealed class ModelBenchmark
                     {
                         input.CopyTo(instance.InputOf(index).Span);
                         instance.Run(index);
-                        layerResult.Check = CheckResult.Compare(instance.OutputOf(index), expected, tolerance, layer.N);
+                        ReadOnlySpan<float> output = instance.OutputOf(index);
+                        for (int r = 0; r < rows.Length; r++)
+                        {
+                            output.Slice(rows[r] * layer.N, layer.N).CopyTo(checkedOutput.AsSpan(r * layer.N));
+                        }
+
+                        CheckResult check = CheckResult.Compare(checkedOutput, expected, tolerance, layer.N);
+                        layerResult.Check = check.Passed || rows.Length == layer.M
+                            ? check
+                            : check with { Failure = $"{check.Failure}; the checked rows are the layer's rows {string.Join(", ", rows)}, in that order" };
                     }
                     catch (Exception e) when (BenchEngine.FailsOneCase(e))
                     {
@@ -348,6 +367,25 @@ internal sealed class ModelBenchmark
                 pool.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// The rows --check validates: all, or <paramref name="count"/> of them spread evenly from the first to the last
+    /// (the last row lies in the GEMM's partial tile when M is no multiple of the kernel's rows).
+    /// </summary>
+    internal static int[] CheckedRows(int m, int? count)
+    {
+        if (count is not int n || n >= m)
+        {
+            return [.. Enumerable.Range(0, m)];
+        }
+
+        if (n == 1)
+        {
+            return [m - 1];
+        }
+
+        return [.. Enumerable.Range(0, n).Select(i => (int)Math.Round(i * (m - 1) / (double)(n - 1))).Distinct()];
     }
 
     /// <summary>The total's on/off ratio, and auto against the faster fixed mode, per thread count.</summary>

@@ -19,6 +19,9 @@ internal sealed record ModelRunOptions
     /// <summary>Seconds of timed calls per shape and mode for the hot-cache figures, at least.</summary>
     public double HotMinTimeSeconds { get; init; } = 0.5;
     public bool Check { get; init; }
+    /// <summary>With --check: how many rows of each layer's output to validate, spread evenly, the first and the last
+    /// included; null validates every row.</summary>
+    public int? CheckRows { get; init; }
     public int BlockSize { get; init; } = BenchData.DefaultBlockSize;
     public uint Seed { get; init; } = 42;
     public double Confidence { get; init; } = MedianInterval.DefaultConfidence;

@@ -189,6 +189,12 @@ internal static class ModelTable
         }
 
         console.Write(table);
+        if (report.Options.CheckRows is int rows)
+        {
+            console.MarkupLine(Markup.Escape(FormattableString.Invariant(
+                $"each layer: {rows} rows of its output checked (the first, the last and evenly between; all of a layer with fewer rows), every column")));
+        }
+
         foreach ((ModelModeResult run, ModelLayerResult layer) in report.Runs.SelectMany(run => run.Layers.Select(layer => (run, layer)))
                      .Where(x => x.layer.Check is { Passed: false }))
         {
