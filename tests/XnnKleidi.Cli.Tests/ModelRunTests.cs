@@ -41,8 +41,10 @@ public class ModelRunTests
                 {
                     Assert.That(run.GetProperty("passes").GetInt32(), Is.EqualTo(3));
                     Assert.That(run.GetProperty("layers").GetArrayLength(), Is.EqualTo(361));
-                    // The total is the sum of the pass's calls, so its median lies above the sum of the layers' smallest p50s.
-                    Assert.That(run.GetProperty("totalP50Us").GetDouble(), Is.GreaterThan(0));
+                    double p50 = run.GetProperty("totalP50Us").GetDouble();
+                    Assert.That(p50, Is.GreaterThan(0));
+                    Assert.That(run.GetProperty("totalCiLowUs").GetDouble(), Is.LessThanOrEqualTo(p50));
+                    Assert.That(run.GetProperty("totalCiHighUs").GetDouble(), Is.GreaterThanOrEqualTo(p50));
                     Assert.That(run.GetProperty("layers")[0].GetProperty("gemmP50Us").ValueKind, Is.EqualTo(JsonValueKind.Number));
                 }
 

@@ -19,7 +19,7 @@ internal static class ModelCommand
             Description = "Run a model's linear layers in forward order, each with its own random weights at the model's shapes and " +
                           $"sizes, as one forward pass per packing mode: {string.Join(", ", ModelCatalog.Names)}. Reports the model " +
                           "total (p50 and its 95 % interval), each layer's convert and GEMM from XNNPACK's profile, what auto chose, " +
-                          "and the same shapes timed on their own. --iterations counts forward passes; --min-time defaults to 3 s " +
+                          "and the same shapes timed on their own. --iterations counts forward passes; --warmup defaults to 2 passes and --min-time to 3 s " +
                           "of passes per mode.",
             HelpName = string.Join('|', ModelCatalog.Names),
         };
