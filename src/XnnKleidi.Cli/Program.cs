@@ -4,7 +4,7 @@ using XnnKleidi.Cli.Commands;
 
 namespace XnnKleidi.Cli;
 
-/// <summary>The `xnnkleidi` command line: `info` and `bench`.</summary>
+/// <summary>The `xnnkleidi` command line: `info`, `bench` and `compare`.</summary>
 internal static class Program
 {
     /// <summary>Exit code for bad arguments (an unknown preset, a malformed shape, ...).</summary>
@@ -55,12 +55,15 @@ internal static class Program
             "Examples:\n" +
             "  xnnkleidi info\n" +
             "  xnnkleidi bench --preset vit-b16 --packing off,on,auto --threads 1,2 --compare native,ort,peak\n" +
-            "  xnnkleidi bench --preset all --check");
+            "  xnnkleidi bench --preset all --check\n" +
+            "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json\n" +
+            "  xnnkleidi compare epyc.json graviton.json");
         root.Add(new HelpOption());
         root.Add(new VersionOption());
         root.Add(InfoCommand.Create());
         root.Add(BenchCommand.Create());
-        root.SetAction((Func<ParseResult, int>)(_ => throw new UsageException("no command given: use `xnnkleidi info` or `xnnkleidi bench` (see `xnnkleidi --help`)")));
+        root.Add(CompareCommand.Create());
+        root.SetAction((Func<ParseResult, int>)(_ => throw new UsageException("no command given: use `xnnkleidi info`, `xnnkleidi bench` or `xnnkleidi compare` (see `xnnkleidi --help`)")));
         return root;
     }
 }

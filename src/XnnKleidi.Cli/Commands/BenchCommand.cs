@@ -148,6 +148,8 @@ internal static class BenchCommand
         {
             Description = "No progress bar and no tables: only the one-line summary (and the files asked for).",
         };
+        Option<string?> model = ModelCommand.CreateOption();
+        Option<int?> checkRows = ModelCommand.CreateCheckRowsOption();
 
         var command = new Command("bench",
             "Measure quantized linear layers with KleidiAI activation packing off, on and auto.\n\n" +
@@ -155,13 +157,47 @@ internal static class BenchCommand
             "  xnnkleidi bench --preset vit-b16 --packing off,on,auto --threads 1,2 --compare native,ort,peak\n" +
             "  xnnkleidi bench --shape 197x768x3072 --shape 1x768x768 --scheme qc8w,qb4w --iterations 200\n" +
             "  xnnkleidi bench --preset all --check --quiet\n" +
-            "  xnnkleidi bench --preset mobilebert --format json --out mobilebert.json --plot mobilebert.png")
+            "  xnnkleidi bench --preset mobilebert --format json --out mobilebert.json --plot mobilebert.png\n" +
+            "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json --plot vit.png")
         {
             preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
-            blockSize, seed, quiet,
+            blockSize, seed, quiet, model, checkRows,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(model) is { } modelName)
+            {
+                OutputFormat modelStdout = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
+                var modelOutputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, modelStdout).ToString().ToLowerInvariant())).ToList();
+                foreach (string path in modelOutputs.Select(o => o.Path).Append(parse.GetValue(plot)).OfType<string>())
+                {
+                    EnsureWritable(path);
+                }
+
+                return ModelCommand.Run(new ModelCommand.Request
+                {
+                    Model = modelName,
+                    Schemes = OrDefault(parse.GetValue(scheme), WeightScheme.Qc8w),
+                    Packings = OrDefault(parse.GetValue(packing), ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto),
+                    Threads = OrDefault(parse.GetValue(threads), 1),
+                    Warmup = parse.GetValue(warmup),
+                    WarmupGiven = parse.GetResult(warmup) is { Implicit: false },
+                    Iterations = parse.GetValue(iterations),
+                    MinTimeSeconds = parse.GetValue(minTime),
+                    MinTimeGiven = parse.GetResult(minTime) is { Implicit: false },
+                    Check = parse.GetValue(check),
+                    CheckRows = parse.GetValue(checkRows),
+                    BlockSize = parse.GetValue(blockSize),
+                    Seed = parse.GetValue(seed),
+                    StdoutFormat = modelStdout.ToString().ToLowerInvariant(),
+                    Outputs = modelOutputs,
+                    PlotPath = parse.GetValue(plot),
+                    Quiet = parse.GetValue(quiet),
+                    Conflicting = new (Option Option, string Name)[] { (preset, "--preset"), (shape, "--shape"), (compare, "--compare") }
+                        .Where(o => parse.GetResult(o.Option) is { Implicit: false }).Select(o => o.Name).ToList(),
+                });
+            }
+
             var shapes = new List<LayerShape>();
             List<string> presets = parse.GetValue(preset) ?? [];
             foreach (string name in presets.Contains(Presets.All) ? Presets.Names : presets)
@@ -173,6 +209,11 @@ internal static class BenchCommand
             {
                 throw new UsageException("bench: give --preset or --shape (see `xnnkleidi bench --help`)");
             }
+            if (parse.GetResult(checkRows) is { Implicit: false })
+            {
+                throw new UsageException("bench: --check-rows is for --model runs");
+            }
+
             List<CompareWith> comparisons = parse.GetValue(compare) ?? [];
             var options = new BenchOptions
             {

@@ -1,0 +1,104 @@
+namespace XnnKleidi.Cli.Model;
+
+/// <summary>
+/// A model's layers with their own random weights, generated from a seed: the model's shapes and byte sizes, not its
+/// numerics. Each layer's weights are uniform in ±√(3/K), so a layer keeps the variance of its input (Var w = 1/K, as
+/// a trained layer roughly does): the forward pass feeds each layer the previous one's output, and activations that
+/// grew by √K a layer would overflow within the pass.
+/// </summary>
+internal sealed class ModelWeights
+{
+    private ModelWeights(string model, IReadOnlyList<ModelLayer> layers, WeightScheme scheme, int blockSize, uint seed,
+        IReadOnlyList<LinearWeights> weights, IReadOnlyList<float[]> biases)
+    {
+        Model = model;
+        Layers = layers;
+        Scheme = scheme;
+        BlockSize = blockSize;
+        Seed = seed;
+        Weights = weights;
+        Biases = biases;
+    }
+
+    public string Model { get; }
+
+    public IReadOnlyList<ModelLayer> Layers { get; }
+
+    public WeightScheme Scheme { get; }
+
+    public int BlockSize { get; }
+
+    public uint Seed { get; }
+
+    /// <summary>One set of weights per layer, in forward order; every runtime of the run builds from these.</summary>
+    public IReadOnlyList<LinearWeights> Weights { get; }
+
+    public IReadOnlyList<float[]> Biases { get; }
+
+    public long WeightBytes => Layers.Sum(layer => layer.WeightBytes(Scheme, BlockSize));
+
+    /// <summary>Why <paramref name="scheme"/> cannot hold every layer of <paramref name="layers"/>, or null.</summary>
+    public static string? Unsupported(IReadOnlyList<ModelLayer> layers, WeightScheme scheme, int blockSize)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        ModelLayer? misfit = scheme switch
+        {
+            WeightScheme.Qb4w => layers.FirstOrDefault(layer => layer.K % blockSize != 0),
+            WeightScheme.Qc4w => layers.FirstOrDefault(layer => layer.K % 2 != 0),
+            _ => null,
+        };
+        return misfit == null ? null
+            : scheme == WeightScheme.Qb4w
+                ? $"qb4w needs every K to be a multiple of the block size ({blockSize}); {misfit.Name} has K = {misfit.K}"
+                : $"qc4w packs two weights per byte and needs an even K; {misfit.Name} has K = {misfit.K}";
+    }
+
+    public static ModelWeights Generate(string model, IReadOnlyList<ModelLayer> layers, WeightScheme scheme, int blockSize, uint seed)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        var weights = new LinearWeights[layers.Count];
+        var biases = new float[layers.Count][];
+        // Layers are independent, so they are generated and quantized in parallel; each from its own seed, so the
+        // result does not depend on the order.
+        Parallel.For(0, layers.Count, index =>
+        {
+            ModelLayer layer = layers[index];
+            var random = new Random(LayerSeed(seed, index));
+            float bound = MathF.Sqrt(3.0f / layer.K);
+            float[] values = new float[layer.N * layer.K];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = bound * ((2.0f * random.NextSingle()) - 1.0f);
+            }
+
+            float[] bias = new float[layer.N];
+            for (int i = 0; i < bias.Length; i++)
+            {
+                bias[i] = 0.1f * ((2.0f * random.NextSingle()) - 1.0f);
+            }
+
+            weights[index] = LinearWeights.Quantize(values, layer.N, layer.K, scheme, blockSize);
+            biases[index] = bias;
+        });
+        return new ModelWeights(model, layers, scheme, blockSize, seed, weights, biases);
+    }
+
+    /// <summary>Uniform values in [-1, 1) from a seed: the model's input, or a layer's own input for --check.</summary>
+    public static void FillUniform(Span<float> destination, int seed)
+    {
+        var random = new Random(seed);
+        for (int i = 0; i < destination.Length; i++)
+        {
+            destination[i] = (2.0f * random.NextSingle()) - 1.0f;
+        }
+    }
+
+    /// <summary>The seed of the input that --check gives layer <paramref name="index"/>.</summary>
+    public int CheckInputSeed(int index) => LayerSeed(Seed, index) ^ 0x5EED;
+
+    public int ModelInputSeed => LayerSeed(Seed, -1);
+
+    // A fixed mix (HashCode.Combine is randomized per process, and the weights must repeat from run to run).
+    private static int LayerSeed(uint seed, int index) =>
+        (int)(unchecked((seed * 2654435761u) ^ ((uint)(index + 2) * 2246822519u)) & int.MaxValue);
+}
