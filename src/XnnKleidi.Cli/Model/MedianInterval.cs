@@ -1,3 +1,5 @@
+using XnnKleidi.Cli.Bench;
+
 namespace XnnKleidi.Cli.Model;
 
 /// <summary>
@@ -15,7 +17,7 @@ namespace XnnKleidi.Cli.Model;
 /// <param name="Count">The number of samples.</param>
 internal sealed record MedianInterval(double Median, double Low, double High, double Coverage, int Count)
 {
-    public const double DefaultConfidence = 0.95;
+    public const double DefaultConfidence = MedianConfidenceInterval.DefaultConfidence;
 
     public static MedianInterval Of(IReadOnlyList<double> samples, double confidence = DefaultConfidence)
     {
@@ -30,31 +32,13 @@ internal sealed record MedianInterval(double Median, double Low, double High, do
         int n = sorted.Length;
         double median = n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2.0;
 
-        // P(B < k) for B ~ Binomial(n, 1/2), accumulated term by term in log space (n may be in the thousands).
-        double logHalfPowerN = n * Math.Log(0.5);
-        double below = 0.0;
-        double logChoose = 0.0; // log C(n, 0)
-        int rank = 0;
-        double coverage = 1.0;
-        for (int k = 1; k <= n / 2; k++)
-        {
-            below += Math.Exp(logChoose + logHalfPowerN); // adds P(B = k - 1)
-            double candidate = 1.0 - (2.0 * below);
-            if (candidate < confidence)
-            {
-                break;
-            }
-
-            rank = k;
-            coverage = candidate;
-            logChoose += Math.Log(n - (k - 1)) - Math.Log(k);
-        }
-
-        if (rank == 0)
+        // The ranks are the benchmark's own (one binomial computation for the whole CLI); with too few samples
+        // for the confidence asked, min to max, whose coverage is 1 − 2·(1/2)ⁿ.
+        if (MedianConfidenceInterval.Ranks(n, confidence) is not { } ranks)
         {
             return new MedianInterval(median, sorted[0], sorted[n - 1], 1.0 - (2.0 * Math.Pow(0.5, n)), n);
         }
 
-        return new MedianInterval(median, sorted[rank - 1], sorted[n - rank], coverage, n);
+        return new MedianInterval(median, sorted[ranks.Lower - 1], sorted[ranks.Upper - 1], ranks.Coverage, n);
     }
 }
