@@ -190,16 +190,18 @@ void RunKernelTests(string rid, DirectoryPath buildDir)
         RedirectStandardOutput = true,
         RedirectedStandardOutputHandler = line => { if (line != null) Console.WriteLine(line); return line; },
     };
-    var exitCode = StartProcess("ctest", settings, out var lines);
+    var exitCode = StartProcess("ctest", settings, out var redirectedLines);
     if (exitCode != 0)
         throw new CakeException($"{rid}: XNNPACK kernel tests failed (ctest exit code {exitCode})");
+    // The redirected output can be enumerated only once.
+    var lines = redirectedLines.Where(line => line != null).ToList();
     // ctest --verbose prefixes each line of a test's output with the test's number.
     List<int> Counts(string pattern) =>
-        lines.Select(line => System.Text.RegularExpressions.Regex.Match(line ?? "", pattern))
+        lines.Select(line => System.Text.RegularExpressions.Regex.Match(line, pattern))
              .Where(match => match.Success).Select(match => int.Parse(match.Groups[1].Value)).ToList();
     var passed = Counts(@"^\d+: \[  PASSED  \] (\d+) tests?\.");
     var skipped = Counts(@"^\d+: \[  SKIPPED \] (\d+) tests?,").Sum();
-    var programCount = lines.Count(line => line != null && System.Text.RegularExpressions.Regex.IsMatch(line, @"^\s*\d+/\d+ Test\s+#\d+: "));
+    var programCount = lines.Count(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^\s*\d+/\d+ Test\s+#\d+: "));
     Console.WriteLine($"{rid} XNNPACK kernel tests: {programCount} programs, {passed.Sum()} passed, {skipped} skipped");
     if (programCount == 0 || passed.Count != programCount || passed.Any(count => count == 0))
         throw new CakeException($"{rid}: {passed.Count(count => count > 0)} of {programCount} kernel test programs reported passed tests");

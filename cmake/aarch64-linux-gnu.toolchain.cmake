@@ -5,8 +5,7 @@
 # that cmake/fetch-sources.sh unpacks from bullseye (XNNKLEIDI_SYSROOT_LINUX_ARM64),
 # so the library loads on Debian 11 / RHEL 8 and later; otherwise against the
 # cross toolchain's own sysroot (glibc 2.36). Test programs run under
-# qemu-user-static with the glibc they were linked against; XNNKLEIDI_QEMU_CPU
-# picks the CPU model.
+# qemu-user-static with the same sysroot; XNNKLEIDI_QEMU_CPU picks the CPU model.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 

@@ -47,8 +47,10 @@ else()
   set(_kernel_test_link_options)
 endif()
 if(XNNKLEIDI_TARGET_ARM64)
+  # The toolchain's emulator, on the cross toolchain's glibc rather than the sysroot's.
   # `max` has dotprod and i8mm, so every Arm kernel variant runs instead of skipping.
-  set(_kernel_test_launcher qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu max)
+  list(GET CMAKE_CROSSCOMPILING_EMULATOR 0 _kernel_test_emulator)
+  set(_kernel_test_launcher "${_kernel_test_emulator}" -L /usr/aarch64-linux-gnu -cpu max)
 else()
   set(_kernel_test_launcher)
 endif()
