@@ -48,7 +48,6 @@ string SourcesValue(string name)
 
 // The glibc 2.31 sysroot a RID's library is linked against, and arm64 tests run on.
 string Sysroot(string rid) => SourcesValue("XNNKLEIDI_SYSROOT_" + rid.ToUpperInvariant().Replace('-', '_'));
-DirectoryPath KernelTestBuildDir(string rid) => buildRoot.Combine(rid + "-kernel-tests");
 
 // Runs a program and fails the build on a non-zero exit, naming the command.
 #nullable enable
@@ -120,7 +119,9 @@ Task("Native")
     foreach (var rid in SelectedRids())
     {
         var buildDir = NativeBuildDir(rid);
-        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=ON");
+        // XNNPACK's kernel tests are defined in this tree too (TestXnnpackKernels builds
+        // them), so that they reuse the library's microkernel objects; `all` leaves them out.
+        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=ON -DXNNKLEIDI_BUILD_XNNPACK_TESTS=ON");
         Run("cmake", $"--build \"{buildDir}\" --parallel");
 
         var ridOut = nativeOutRoot.Combine(rid);
@@ -161,19 +162,50 @@ Task("TestNative")
 });
 
 Task("TestXnnpackKernels")
-    .Description("XNNPACK's own unit tests for the QD8/QP8 GEMMs and x8-packq (arm64 under QEMU -cpu max).")
-    .IsDependentOn("Sources")
+    .Description("XNNPACK's own unit tests for the QD8/QP8 GEMMs and x8-packq, linked against the library's microkernel objects (arm64 under QEMU -cpu max).")
+    .IsDependentOn("Native")
     .Does(() =>
 {
     foreach (var rid in SelectedRids())
     {
-        var buildDir = KernelTestBuildDir(rid);
-        // XNNPACK's own tests are not shipped: build them against this machine's glibc.
-        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=OFF -DXNNKLEIDI_BUILD_XNNPACK_TESTS=ON -DXNNKLEIDI_GLIBC231=OFF");
+        // The library's own build tree: only the tests, googletest and a few kernels that
+        // are not in the library are compiled here.
+        var buildDir = NativeBuildDir(rid);
         Run("cmake", $"--build \"{buildDir}\" --parallel --target xnnkleidi-kernel-tests");
-        Run("ctest", $"--test-dir \"{buildDir}\" -L xnnpack-kernels --output-on-failure --no-tests=error");
+        RunKernelTests(rid, buildDir);
     }
 });
+
+// Runs the kernel test programs through ctest, which fails on any failed test, and adds
+// up googletest's own summaries ("[  PASSED  ] N tests."): every program must report
+// one with N > 0, so a program that ran nothing cannot pass, and CI shows the counts.
+void RunKernelTests(string rid, DirectoryPath buildDir)
+{
+    var arguments = $"--test-dir \"{buildDir}\" -L xnnpack-kernels --verbose --no-tests=error";
+    Information($"> ctest {arguments}");
+    var settings = new ProcessSettings
+    {
+        Arguments = arguments,
+        WorkingDirectory = repoRoot,
+        RedirectStandardOutput = true,
+        RedirectedStandardOutputHandler = line => { if (line != null) Console.WriteLine(line); return line; },
+    };
+    var exitCode = StartProcess("ctest", settings, out var redirectedLines);
+    if (exitCode != 0)
+        throw new CakeException($"{rid}: XNNPACK kernel tests failed (ctest exit code {exitCode})");
+    // The redirected output can be enumerated only once.
+    var lines = redirectedLines.Where(line => line != null).ToList();
+    // ctest --verbose prefixes each line of a test's output with the test's number.
+    List<int> Counts(string pattern) =>
+        lines.Select(line => System.Text.RegularExpressions.Regex.Match(line, pattern))
+             .Where(match => match.Success).Select(match => int.Parse(match.Groups[1].Value)).ToList();
+    var passed = Counts(@"^\d+: \[  PASSED  \] (\d+) tests?\.");
+    var skipped = Counts(@"^\d+: \[  SKIPPED \] (\d+) tests?,").Sum();
+    var programCount = lines.Count(line => System.Text.RegularExpressions.Regex.IsMatch(line, @"^\s*\d+/\d+ Test\s+#\d+: "));
+    Console.WriteLine($"{rid} XNNPACK kernel tests: {programCount} programs, {passed.Sum()} passed, {skipped} skipped");
+    if (programCount == 0 || passed.Count != programCount || passed.Any(count => count == 0))
+        throw new CakeException($"{rid}: {passed.Count(count => count > 0)} of {programCount} kernel test programs reported passed tests");
+}
 
 // ---- Bindings ----------------------------------------------------------------------
 // The raw C# layer is generated from the pinned headers by our clang-based generator

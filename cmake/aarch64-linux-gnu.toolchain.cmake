@@ -31,9 +31,12 @@ if(XNNKLEIDI_GLIBC231 AND XNNKLEIDI_SYSROOT_LINUX_ARM64)
   set(CMAKE_C_FLAGS_INIT "${_c_includes}")
   set(CMAKE_ASM_FLAGS_INIT "${_c_includes}")
   set(CMAKE_CXX_FLAGS_INIT "-isystem ${_cxx} -isystem ${_cxx}/aarch64-linux-gnu -isystem ${_cxx}/backward ${_c_includes}")
-  set(_link_dirs "-L${_sysroot}/usr/lib/aarch64-linux-gnu -L${_sysroot}/lib/aarch64-linux-gnu")
-  set(CMAKE_SHARED_LINKER_FLAGS_INIT "${_link_dirs}")
-  set(CMAKE_EXE_LINKER_FLAGS_INIT "${_link_dirs}")
+  # Not global linker flags: native/CMakeLists.txt applies them to the library, its
+  # programs and the configure checks, while the XNNPACK kernel tests (C++, with gcc
+  # 12's libstdc++, which needs glibc 2.32 or later) link against the cross
+  # toolchain's glibc and run on it.
+  set(XNNKLEIDI_SYSROOT_LINK_OPTIONS
+    "-L${_sysroot}/usr/lib/aarch64-linux-gnu" "-L${_sysroot}/lib/aarch64-linux-gnu")
   set(XNNKLEIDI_ARM64_RUNTIME_ROOT "${_sysroot}")
 else()
   set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu)

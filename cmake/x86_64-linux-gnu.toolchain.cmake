@@ -14,10 +14,14 @@ set(CMAKE_CXX_COMPILER g++)
 if(XNNKLEIDI_GLIBC231 AND XNNKLEIDI_SYSROOT_LINUX_X64)
   set(_sysroot "${XNNKLEIDI_SYSROOT_LINUX_X64}")
   set(CMAKE_SYSROOT "${_sysroot}")
-  # gcc finds its C++ headers and its own libraries outside the sysroot: name the
-  # C++ headers, and put the sysroot's libraries before the machine's.
+  # gcc finds its C++ headers outside the sysroot: name them.
   set(CMAKE_CXX_FLAGS_INIT "-isystem /usr/include/c++/12 -isystem /usr/include/x86_64-linux-gnu/c++/12")
-  set(_link_dirs "-L${_sysroot}/usr/lib/x86_64-linux-gnu -L${_sysroot}/lib/x86_64-linux-gnu")
-  set(CMAKE_SHARED_LINKER_FLAGS_INIT "${_link_dirs}")
-  set(CMAKE_EXE_LINKER_FLAGS_INIT "${_link_dirs}")
+  # gcc also searches the machine's own library folders before the sysroot's, so
+  # --sysroot alone still links this machine's glibc: what must load on 2.31 names
+  # the sysroot's folders first. These are not global linker flags, because the
+  # XNNPACK kernel tests (C++, with gcc 12's libstdc++, which needs glibc 2.32 or
+  # later) link against this machine's glibc; native/CMakeLists.txt applies them to
+  # the library, its programs and the configure checks.
+  set(XNNKLEIDI_SYSROOT_LINK_OPTIONS
+    "-L${_sysroot}/usr/lib/x86_64-linux-gnu" "-L${_sysroot}/lib/x86_64-linux-gnu")
 endif()

@@ -1,5 +1,8 @@
-# XNNPACK's own unit tests for the kernels this project depends on, built from the
-# same pinned (and patched) source as the library, with Debian's googletest.
+# XNNPACK's own unit tests for the kernels this project depends on, built in the
+# library's own build tree, with Debian's googletest: the production kernels they
+# exercise are the very objects (microkernels-prod) linked into libxnnkleidi.so, so
+# only the tests, googletest and the few non-production kernels below are compiled
+# for them.
 #
 # They prove that XNNPACK 4ea82e5 works with the KleidiAI we link (1.8.0, where
 # XNNPACK pinned 0.3.0): the QP8 GEMMs (qc4w, qb4w), the x8-packq activation packer
@@ -33,12 +36,21 @@ list(LENGTH _kept_kernel_sources _kept_count)
 message(STATUS "XNNPACK kernel tests: ${_kept_count} of ${_all_count} non-production kernel sources kept")
 set_property(TARGET microkernels-all PROPERTY SOURCES ${_kept_kernel_sources})
 
+# The tests are C++ on gcc 12's libstdc++, which needs glibc 2.32 or later, so they
+# are not linked against the glibc 2.31 sysroot like the library (compiling against
+# its headers is fine): the last --sysroot wins, and "/" is the toolchain's own
+# (this machine's glibc for x86-64, the cross toolchain's in /usr/aarch64-linux-gnu
+# for arm64), which is also the one they run on.
+if(XNNKLEIDI_SYSROOT_LINK_OPTIONS)
+  set(_kernel_test_link_options --sysroot=/)
+else()
+  set(_kernel_test_link_options)
+endif()
 if(XNNKLEIDI_TARGET_ARM64)
+  # The toolchain's emulator, on the cross toolchain's glibc rather than the sysroot's.
   # `max` has dotprod and i8mm, so every Arm kernel variant runs instead of skipping.
-  set(_kernel_test_launcher ${CMAKE_CROSSCOMPILING_EMULATOR})
-  if(NOT _kernel_test_launcher)
-    set(_kernel_test_launcher qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu max)
-  endif()
+  list(GET CMAKE_CROSSCOMPILING_EMULATOR 0 _kernel_test_emulator)
+  set(_kernel_test_launcher "${_kernel_test_emulator}" -L /usr/aarch64-linux-gnu -cpu max)
 else()
   set(_kernel_test_launcher)
 endif()
@@ -49,6 +61,7 @@ foreach(test_target IN LISTS XNNKLEIDI_XNNPACK_KERNEL_TESTS)
     message(FATAL_ERROR "XNNPACK defines no test target '${test_target}'")
   endif()
   add_dependencies(xnnkleidi-kernel-tests ${test_target})
+  target_link_options(${test_target} PRIVATE ${_kernel_test_link_options})
   # XNNPACK registers its own tests without labels; ours carry one so that
   # `ctest -L xnnpack-kernels` runs exactly these.
   add_test(NAME kernels-${test_target}
