@@ -49,6 +49,10 @@ string SourcesValue(string name)
 // The glibc 2.31 sysroot a RID's library is linked against, and arm64 tests run on.
 string Sysroot(string rid) => SourcesValue("XNNKLEIDI_SYSROOT_" + rid.ToUpperInvariant().Replace('-', '_'));
 DirectoryPath KernelTestBuildDir(string rid) => buildRoot.Combine(rid + "-kernel-tests");
+// The pinned QEMU user-mode emulators (cmake/sources.lock): every emulated run uses them,
+// never the machine's qemu-user-static (Debian 12's 7.2 raises SIGILL on SME2 code).
+string QemuAarch64() => SourcesValue("XNNKLEIDI_QEMU_AARCH64");
+string QemuX86_64() => SourcesValue("XNNKLEIDI_QEMU_X86_64");
 
 // Runs a program and fails the build on a non-zero exit, naming the command.
 #nullable enable
@@ -139,7 +143,7 @@ Task("Native")
         if (FileExists(probe))
         {
             var layout = rid == "linux-arm64"
-                ? Capture("qemu-aarch64-static", $"-L {Sysroot(rid)} -cpu max \"{probe}\"")
+                ? Capture(QemuAarch64(), $"-L {Sysroot(rid)} -cpu max \"{probe}\"")
                 : Capture(probe.FullPath, "");
             System.IO.File.WriteAllLines(ridOut.CombineWithFilePath("struct-layout.txt").FullPath, layout);
         }
@@ -237,13 +241,13 @@ void RunTestExecutable(string label, string program, string arguments, IDictiona
         throw new CakeException($"{label}: {passed} passed, {failed} failed, exit code {exitCode}");
 }
 
-// Environment for .NET under qemu-user: invariant globalization (no ICU in the
+// Environment for .NET under the pinned qemu-aarch64: invariant globalization (no ICU in the
 // sysroot), and no W^X double mapping, whose stale translations break the JIT there.
 Dictionary<string, string> EmulatedDotnetEnvironment(string cpu) => new()
 {
     ["XNNKLEIDI_EXPECTED_CPU"] = cpu,
     // How a test starts a child process of itself: qemu-user has no binfmt_misc here.
-    ["XNNKLEIDI_TEST_LAUNCHER"] = $"qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu {cpu}",
+    ["XNNKLEIDI_TEST_LAUNCHER"] = $"{QemuAarch64()} -L /usr/aarch64-linux-gnu -cpu {cpu}",
     ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1",
     ["DOTNET_EnableWriteXorExecute"] = "0",
 };
@@ -275,7 +279,7 @@ Task("TestManaged")
     {
         var published = PublishForArm64(project, "XnnKleidi.Tests");
         foreach (var cpu in arm64CpuModels)
-            RunTestExecutable($"linux-arm64/{cpu}", "qemu-aarch64-static",
+            RunTestExecutable($"linux-arm64/{cpu}", QemuAarch64(),
                 $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{published.CombineWithFilePath("XnnKleidi.Tests")}\"",
                 EmulatedDotnetEnvironment(cpu));
     }
@@ -307,7 +311,7 @@ Task("Pack")
     if (DirectoryExists(packagesDir))
         DeleteDirectory(packagesDir, new DeleteDirectorySettings { Recursive = true, Force = true });
     Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
-    Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\"");
+    Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\" \"{QemuAarch64()}\"");
 
     // Determinism: rebuild from scratch and pack again; only NuGet's timestamps may differ.
     var repackDir = artifactsDir.Combine("packages-rebuild");
@@ -386,7 +390,7 @@ Task("TestPackage")
     RunTestExecutable("package-consumer linux-x64/x64", x64App, "",
         new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
     foreach (var cpu in new[] { "max", "cortex-a72" })
-        RunTestExecutable($"package-consumer linux-arm64/{cpu}", "qemu-aarch64-static",
+        RunTestExecutable($"package-consumer linux-arm64/{cpu}", QemuAarch64(),
             $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
 
     // Debian 11's C and C++ runtime (glibc 2.31): QEMU user mode runs the app with that
@@ -395,10 +399,10 @@ Task("TestPackage")
     var arm64Root = SourcesValue("XNNKLEIDI_RUNTIME_LINUX_ARM64");
     var x64BullseyeEnvironment = EmulatedDotnetEnvironment("x64");
     x64BullseyeEnvironment.Remove("XNNKLEIDI_TEST_LAUNCHER");
-    RunTestExecutable("package-consumer linux-x64/x64 on glibc 2.31", "qemu-x86_64-static",
+    RunTestExecutable("package-consumer linux-x64/x64 on glibc 2.31", QemuX86_64(),
         $"-L \"{x64Root}\" \"{x64App}\"", x64BullseyeEnvironment);
     foreach (var cpu in new[] { "max", "cortex-a72" })
-        RunTestExecutable($"package-consumer linux-arm64/{cpu} on glibc 2.31", "qemu-aarch64-static",
+        RunTestExecutable($"package-consumer linux-arm64/{cpu} on glibc 2.31", QemuAarch64(),
             $"-L \"{arm64Root}\" -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
 });
 
@@ -463,7 +467,7 @@ Task("TestCli")
     {
         var published = PublishForArm64(cliProject, "XnnKleidi.Cli");
         var app = published.CombineWithFilePath("XnnKleidi.Cli");
-        RunTestExecutable("xnnkleidi bench --check linux-arm64/max", "qemu-aarch64-static",
+        RunTestExecutable("xnnkleidi bench --check linux-arm64/max", QemuAarch64(),
             $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" bench --preset vit-b16 --scheme qc8w --packing off,on,auto --check --quiet",
             EmulatedDotnetEnvironment("max"));
         // Under `max`, info must list QP8 as available for qc8w, qc4w and qb4w.
@@ -473,7 +477,7 @@ Task("TestCli")
             EnvironmentVariables = EmulatedDotnetEnvironment("max"),
             RedirectStandardOutput = true,
         };
-        var exitCode = StartProcess("qemu-aarch64-static", settings, out var lines);
+        var exitCode = StartProcess(QemuAarch64(), settings, out var lines);
         var json = string.Join("\n", lines);
         Console.WriteLine(json);
         if (exitCode != 0)
