@@ -7,7 +7,7 @@ internal static class TestEnvironment
 {
     /// <summary>
     /// The CPU models the tests know: x64 natively, and QEMU 11's arm64 models as build.cake passes them to
-    /// <c>-cpu</c>. <c>max</c> has SME2, SME, i8mm and dotprod (its streaming vector length is QEMU's default, 512 bits,
+    /// <c>-cpu</c>. <c>max</c> has SME2, SME, i8mm and dotprod (its streaming vector length is QEMU's default, 256 bits,
     /// unless <c>sme-default-vector-length</c> sets it in bytes); <c>max,sme=off</c> and <c>neoverse-v1</c> have i8mm
     /// and dotprod without SME; <c>cortex-a76</c> only dotprod; <c>cortex-a72</c> neither.
     /// </summary>
