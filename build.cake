@@ -18,9 +18,23 @@ var sourcesCacheFile = buildRoot.CombineWithFilePath("sources.cmake");
 var arm64Toolchain = repoRoot.CombineWithFilePath("cmake/aarch64-linux-gnu.toolchain.cmake");
 var x64Toolchain = repoRoot.CombineWithFilePath("cmake/x86_64-linux-gnu.toolchain.cmake");
 
-// CPU models every arm64 test runs under (QEMU user mode): with i8mm and dotprod,
-// with dotprod only, and with neither. They decide which KleidiAI kernels exist.
+// CPU models the arm64 managed suite runs under (QEMU 11 user mode). They decide which
+// KleidiAI kernels exist: `max` has SME2, SME, i8mm and dotprod (streaming vector length
+// 256 bits by default); `cortex-a76` dotprod only; `cortex-a72` neither. The whole suite
+// runs on these three, which between them reach every code path of the library.
 var arm64CpuModels = new[] { "max", "cortex-a76", "cortex-a72" };
+// The other models differ only in which kernels run (SME2 tiles at SVL 128 and 512; i8mm
+// without SME twice), so they run the suites that depend on the kernel: selection, names,
+// the cap, and the numerics of the packed and fp32 paths. Each full run costs minutes
+// under QEMU; the README gives the measured times.
+var arm64KernelModels = new[]
+{
+    "max,sme-default-vector-length=16", "max,sme-default-vector-length=64", "max,sme=off", "neoverse-v1",
+};
+const string kernelSuitesFilter =
+    "FullyQualifiedName~KernelSelectionTests|FullyQualifiedName~KleidiAIKernelNameTests|FullyQualifiedName~KernelFamilyCapTests|" +
+    "FullyQualifiedName~PackedFp32Tests|FullyQualifiedName~PackedNumericsTests|FullyQualifiedName~EnvironmentTests|" +
+    "FullyQualifiedName~OldCrashCaseTests";
 // The shipped libraries link against bullseye's glibc 2.31 (see the toolchain files),
 // so that they load on Debian 11 / RHEL 8 and later; the artifact check holds them to it.
 const string maxGlibc = "2.31";
@@ -250,6 +264,8 @@ Dictionary<string, string> EmulatedDotnetEnvironment(string cpu) => new()
     ["XNNKLEIDI_TEST_LAUNCHER"] = $"{QemuAarch64()} -L /usr/aarch64-linux-gnu -cpu {cpu}",
     ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1",
     ["DOTNET_EnableWriteXorExecute"] = "0",
+    // The suites expect this CPU uncapped; a cap in the caller's environment must not leak in.
+    ["XNNKLEIDI_MAX_ARM_ISA"] = "",
 };
 
 DirectoryPath PublishForArm64(string project, string name)
@@ -281,6 +297,10 @@ Task("TestManaged")
         foreach (var cpu in arm64CpuModels)
             RunTestExecutable($"linux-arm64/{cpu}", QemuAarch64(),
                 $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{published.CombineWithFilePath("XnnKleidi.Tests")}\"",
+                EmulatedDotnetEnvironment(cpu));
+        foreach (var cpu in arm64KernelModels)
+            RunTestExecutable($"linux-arm64/{cpu}", QemuAarch64(),
+                $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{published.CombineWithFilePath("XnnKleidi.Tests")}\" --filter \"{kernelSuitesFilter}\"",
                 EmulatedDotnetEnvironment(cpu));
     }
 });
@@ -489,7 +509,19 @@ Task("TestCli")
             if (!packing.GetProperty(scheme).GetProperty("available").GetBoolean())
                 throw new CakeException($"xnnkleidi info under QEMU max does not list QP8 as available for {scheme}");
         }
-        Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w");
+        // max has SME2 at SVL 256 (QEMU's default): qc8w and qb4w run KleidiAI's SME2 kernels, qc4w its SME ones.
+        if (!document.RootElement.GetProperty("sme2").GetBoolean() || document.RootElement.GetProperty("smeVectorLengthBits").GetInt32() != 256)
+            throw new CakeException("xnnkleidi info under QEMU max does not report SME2 with a 256-bit streaming vector length");
+        var families = document.RootElement.GetProperty("kernelFamily");
+        foreach (var (scheme, family) in new[] { ("qc8w", "sme2"), ("qc4w", "sme"), ("qb4w", "sme2"), ("f32", "sme2") })
+        {
+            foreach (var rows in new[] { "m1", "mGreaterThan1" })
+            {
+                if (families.GetProperty(scheme).GetProperty(rows).GetString() != family)
+                    throw new CakeException($"xnnkleidi info under QEMU max lists {scheme} {rows} as {families.GetProperty(scheme).GetProperty(rows)}, not {family}");
+            }
+        }
+        Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w; SME2 at 256 bits; families sme2, sme, sme2, sme2");
     }
 });
 
