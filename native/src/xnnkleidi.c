@@ -67,7 +67,7 @@ uint32_t xnnkleidi_abi_version(void) { return XNNKLEIDI_ABI_VERSION; }
 // ---- The cap on the Arm kernel families ----------------------------------------
 // Requested through xnnkleidi_set_max_arm_isa, or read from the environment, and
 // applied by XNNPACK's hardware configuration, which calls the hook below once
-// (patch 0005) before any kernel configuration reads its flags.
+// (patch 0006) before any kernel configuration reads its flags.
 static _Atomic int requested_max_arm_isa = -1;  // -1: not set by a call
 static _Atomic int applied_max_arm_isa = -1;    // -1: hardware configuration not read yet
 
@@ -125,7 +125,7 @@ enum xnnkleidi_arm_isa xnnkleidi_max_arm_isa(void) {
   return applied >= 0 ? (enum xnnkleidi_arm_isa) applied : pending_max_arm_isa();
 }
 
-// Called by XNNPACK's init_hardware_config (patch 0005), once. Hidden: it is no
+// Called by XNNPACK's init_hardware_config (patch 0006), once. Hidden: it is no
 // part of the API, and the version script would otherwise export it.
 __attribute__((visibility("hidden"))) void xnnkleidi_cap_arm_features(
     bool* use_arm_sme2, bool* use_arm_sme, bool* use_arm_neon_i8mm, bool* use_arm_neon_dot) {
@@ -346,7 +346,7 @@ static const struct {
      KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm)},
 };
 
-// The adapters of patches 0003 (qc8w) and 0004 (SME2 and SME) are static
+// The adapters of patches 0003 (qc8w) and 0005 (SME2 and SME) are static
 // functions of gemm-config.c, so no name of theirs can be written here. Each is a
 // tail call into one of these KleidiAI kernels, and the adapter's branch target is
 // read from its code.

@@ -255,7 +255,7 @@ static enum xnnkleidi_qp8_support expected_support(const char* cpu_model) {
 }
 
 // The KleidiAI kernel each CPU model must select, read from the QP8 configs in
-// gemm-config.c (qc8w: patch 0003; SME2 and SME: patch 0004) and the call in each
+// gemm-config.c (qc8w: patch 0003; SME2 and SME: patch 0005) and the call in each
 // wrapper's source. SME2 first (qc4w takes KleidiAI's SME pair there), then i8mm,
 // then dotprod. One row runs the config's 1-row kernel; more rows its largest-mr
 // kernel, which the dotprod 4-bit configs lack (mr 1).

@@ -165,7 +165,7 @@ public sealed unsafe class KleidiAIKernelNameTests
     /// <summary>
     /// The symbol prefixes of the microkernels a scheme's QP8 configuration holds. XNNPACK names its 4-bit NEON
     /// wrappers xnn_qp8_f32_{qc4w,qb4w}_gemm_minmax_ukernel_*; the qc8w ones (patch 0003) and the SME2 and SME ones of
-    /// every scheme (patch 0004) are adapters in gemm-config.c, static functions named kai_{qc8w,qc4w,qb4w}_*.
+    /// every scheme (patch 0005) are adapters in gemm-config.c, static functions named kai_{qc8w,qc4w,qb4w}_*.
     /// </summary>
     private static string[] WrapperPrefixes(WeightScheme scheme) => scheme switch
     {

@@ -2,7 +2,7 @@ namespace XnnKleidi.Tests.Support;
 
 /// <summary>
 /// The KleidiAI kernel each QP8 configuration of the patched XNNPACK calls, per CPU feature set, scheme and batch: read
-/// from gemm-config.c (patches 0003 and 0004) and the KleidiAI call in each wrapper's source, not from the library.
+/// from gemm-config.c (patches 0003 and 0005) and the KleidiAI call in each wrapper's source, not from the library.
 /// SME2 comes first, then SME, then i8mm, then dotprod; one row runs the configuration's 1-row kernel. The i8mm
 /// configurations pair a dotprod GEMV with their i8mm GEMM, and the dotprod 4-bit ones have only the GEMV. qc4w runs
 /// KleidiAI's SME pair also where SME2 is (its SME2 pair packs weights only for even K); qb4w has no SME pair.
