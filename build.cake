@@ -18,9 +18,23 @@ var sourcesCacheFile = buildRoot.CombineWithFilePath("sources.cmake");
 var arm64Toolchain = repoRoot.CombineWithFilePath("cmake/aarch64-linux-gnu.toolchain.cmake");
 var x64Toolchain = repoRoot.CombineWithFilePath("cmake/x86_64-linux-gnu.toolchain.cmake");
 
-// CPU models every arm64 test runs under (QEMU user mode): with i8mm and dotprod,
-// with dotprod only, and with neither. They decide which KleidiAI kernels exist.
+// CPU models the arm64 managed suite runs under (QEMU 11 user mode). They decide which
+// KleidiAI kernels exist: `max` has SME2, SME, i8mm and dotprod (streaming vector length
+// 256 bits by default); `cortex-a76` dotprod only; `cortex-a72` neither. The whole suite
+// runs on these three, which between them reach every code path of the library.
 var arm64CpuModels = new[] { "max", "cortex-a76", "cortex-a72" };
+// The other models differ only in which kernels run (SME2 tiles at SVL 128 and 512; i8mm
+// without SME twice), so they run the suites that depend on the kernel: selection, names,
+// the cap, and the numerics of the packed and fp32 paths. Each full run costs minutes
+// under QEMU; the README gives the measured times.
+var arm64KernelModels = new[]
+{
+    "max,sme-default-vector-length=16", "max,sme-default-vector-length=64", "max,sme=off", "neoverse-v1",
+};
+const string kernelSuitesFilter =
+    "FullyQualifiedName~KernelSelectionTests|FullyQualifiedName~KleidiAIKernelNameTests|FullyQualifiedName~KernelFamilyCapTests|" +
+    "FullyQualifiedName~PackedFp32Tests|FullyQualifiedName~PackedNumericsTests|FullyQualifiedName~EnvironmentTests|" +
+    "FullyQualifiedName~OldCrashCaseTests";
 // The shipped libraries link against bullseye's glibc 2.31 (see the toolchain files),
 // so that they load on Debian 11 / RHEL 8 and later; the artifact check holds them to it.
 const string maxGlibc = "2.31";
@@ -48,6 +62,10 @@ string SourcesValue(string name)
 
 // The glibc 2.31 sysroot a RID's library is linked against, and arm64 tests run on.
 string Sysroot(string rid) => SourcesValue("XNNKLEIDI_SYSROOT_" + rid.ToUpperInvariant().Replace('-', '_'));
+// The pinned QEMU user-mode emulators (cmake/sources.lock): every emulated run uses them,
+// never the machine's qemu-user-static (Debian 12's 7.2 raises SIGILL on SME2 code).
+string QemuAarch64() => SourcesValue("XNNKLEIDI_QEMU_AARCH64");
+string QemuX86_64() => SourcesValue("XNNKLEIDI_QEMU_X86_64");
 
 // Runs a program and fails the build on a non-zero exit, naming the command.
 #nullable enable
@@ -140,7 +158,7 @@ Task("Native")
         if (FileExists(probe))
         {
             var layout = rid == "linux-arm64"
-                ? Capture("qemu-aarch64-static", $"-L {Sysroot(rid)} -cpu max \"{probe}\"")
+                ? Capture(QemuAarch64(), $"-L {Sysroot(rid)} -cpu max \"{probe}\"")
                 : Capture(probe.FullPath, "");
             System.IO.File.WriteAllLines(ridOut.CombineWithFilePath("struct-layout.txt").FullPath, layout);
         }
@@ -269,15 +287,17 @@ void RunTestExecutable(string label, string program, string arguments, IDictiona
         throw new CakeException($"{label}: {passed} passed, {failed} failed, exit code {exitCode}");
 }
 
-// Environment for .NET under qemu-user: invariant globalization (no ICU in the
+// Environment for .NET under the pinned qemu-aarch64: invariant globalization (no ICU in the
 // sysroot), and no W^X double mapping, whose stale translations break the JIT there.
 Dictionary<string, string> EmulatedDotnetEnvironment(string cpu) => new()
 {
     ["XNNKLEIDI_EXPECTED_CPU"] = cpu,
     // How a test starts a child process of itself: qemu-user has no binfmt_misc here.
-    ["XNNKLEIDI_TEST_LAUNCHER"] = $"qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu {cpu}",
+    ["XNNKLEIDI_TEST_LAUNCHER"] = $"{QemuAarch64()} -L /usr/aarch64-linux-gnu -cpu {cpu}",
     ["DOTNET_SYSTEM_GLOBALIZATION_INVARIANT"] = "1",
     ["DOTNET_EnableWriteXorExecute"] = "0",
+    // The suites expect this CPU uncapped; a cap in the caller's environment must not leak in.
+    ["XNNKLEIDI_MAX_ARM_ISA"] = "",
 };
 
 DirectoryPath PublishForArm64(string project, string name)
@@ -307,8 +327,12 @@ Task("TestManaged")
     {
         var published = PublishForArm64(project, "XnnKleidi.Tests");
         foreach (var cpu in arm64CpuModels)
-            RunTestExecutable($"linux-arm64/{cpu}", "qemu-aarch64-static",
+            RunTestExecutable($"linux-arm64/{cpu}", QemuAarch64(),
                 $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{published.CombineWithFilePath("XnnKleidi.Tests")}\"",
+                EmulatedDotnetEnvironment(cpu));
+        foreach (var cpu in arm64KernelModels)
+            RunTestExecutable($"linux-arm64/{cpu}", QemuAarch64(),
+                $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{published.CombineWithFilePath("XnnKleidi.Tests")}\" --filter \"{kernelSuitesFilter}\"",
                 EmulatedDotnetEnvironment(cpu));
     }
 });
@@ -339,7 +363,7 @@ Task("Pack")
     if (DirectoryExists(packagesDir))
         DeleteDirectory(packagesDir, new DeleteDirectorySettings { Recursive = true, Force = true });
     Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
-    Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\"");
+    Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\" \"{QemuAarch64()}\"");
 
     // Determinism: rebuild from scratch and pack again; only NuGet's timestamps may differ.
     var repackDir = artifactsDir.Combine("packages-rebuild");
@@ -418,7 +442,7 @@ Task("TestPackage")
     RunTestExecutable("package-consumer linux-x64/x64", x64App, "",
         new Dictionary<string, string> { ["XNNKLEIDI_EXPECTED_CPU"] = "x64" });
     foreach (var cpu in new[] { "max", "cortex-a72" })
-        RunTestExecutable($"package-consumer linux-arm64/{cpu}", "qemu-aarch64-static",
+        RunTestExecutable($"package-consumer linux-arm64/{cpu}", QemuAarch64(),
             $"-L /usr/aarch64-linux-gnu -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
 
     // Debian 11's C and C++ runtime (glibc 2.31): QEMU user mode runs the app with that
@@ -427,10 +451,10 @@ Task("TestPackage")
     var arm64Root = SourcesValue("XNNKLEIDI_RUNTIME_LINUX_ARM64");
     var x64BullseyeEnvironment = EmulatedDotnetEnvironment("x64");
     x64BullseyeEnvironment.Remove("XNNKLEIDI_TEST_LAUNCHER");
-    RunTestExecutable("package-consumer linux-x64/x64 on glibc 2.31", "qemu-x86_64-static",
+    RunTestExecutable("package-consumer linux-x64/x64 on glibc 2.31", QemuX86_64(),
         $"-L \"{x64Root}\" \"{x64App}\"", x64BullseyeEnvironment);
     foreach (var cpu in new[] { "max", "cortex-a72" })
-        RunTestExecutable($"package-consumer linux-arm64/{cpu} on glibc 2.31", "qemu-aarch64-static",
+        RunTestExecutable($"package-consumer linux-arm64/{cpu} on glibc 2.31", QemuAarch64(),
             $"-L \"{arm64Root}\" -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
 });
 
@@ -495,14 +519,14 @@ Task("TestCli")
     {
         var published = PublishForArm64(cliProject, "XnnKleidi.Cli");
         var app = published.CombineWithFilePath("XnnKleidi.Cli");
-        RunTestExecutable("xnnkleidi bench --check linux-arm64/max", "qemu-aarch64-static",
+        RunTestExecutable("xnnkleidi bench --check linux-arm64/max", QemuAarch64(),
             $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" bench --preset vit-b16 --scheme qc8w --packing off,on,auto --check --quiet",
             EmulatedDotnetEnvironment("max"));
         // The whole ViT-B/16 forward pass with packing on (QP8, the path only Arm runs; off and auto are checked per
         // shape above), every layer with its own weights, each layer's output checked. Eight rows of each output (the
         // first, the last, evenly between; every column) keep the float64 reference, the slow part under emulation,
         // to a fraction of the 197 rows: 48 s of CPU, against 2 min 21 s with off, on and auto (measured here).
-        RunTestExecutable("xnnkleidi bench --model vit-b16 --check linux-arm64/max", "qemu-aarch64-static",
+        RunTestExecutable("xnnkleidi bench --model vit-b16 --check linux-arm64/max", QemuAarch64(),
             $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" bench --model vit-b16 --scheme qc8w --packing on --check --check-rows 8 --quiet",
             EmulatedDotnetEnvironment("max"));
         // Under `max`, info must list QP8 as available for qc8w, qc4w and qb4w.
@@ -512,7 +536,7 @@ Task("TestCli")
             EnvironmentVariables = EmulatedDotnetEnvironment("max"),
             RedirectStandardOutput = true,
         };
-        var exitCode = StartProcess("qemu-aarch64-static", settings, out var lines);
+        var exitCode = StartProcess(QemuAarch64(), settings, out var lines);
         var json = string.Join("\n", lines);
         Console.WriteLine(json);
         if (exitCode != 0)
@@ -524,7 +548,19 @@ Task("TestCli")
             if (!packing.GetProperty(scheme).GetProperty("available").GetBoolean())
                 throw new CakeException($"xnnkleidi info under QEMU max does not list QP8 as available for {scheme}");
         }
-        Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w");
+        // max has SME2 at SVL 256 (QEMU's default): qc8w and qb4w run KleidiAI's SME2 kernels, qc4w its SME ones.
+        if (!document.RootElement.GetProperty("sme2").GetBoolean() || document.RootElement.GetProperty("smeVectorLengthBits").GetInt32() != 256)
+            throw new CakeException("xnnkleidi info under QEMU max does not report SME2 with a 256-bit streaming vector length");
+        var families = document.RootElement.GetProperty("kernelFamily");
+        foreach (var (scheme, family) in new[] { ("qc8w", "sme2"), ("qc4w", "sme"), ("qb4w", "sme2"), ("f32", "sme2") })
+        {
+            foreach (var rows in new[] { "m1", "mGreaterThan1" })
+            {
+                if (families.GetProperty(scheme).GetProperty(rows).GetString() != family)
+                    throw new CakeException($"xnnkleidi info under QEMU max lists {scheme} {rows} as {families.GetProperty(scheme).GetProperty(rows)}, not {family}");
+            }
+        }
+        Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w; SME2 at 256 bits; families sme2, sme, sme2, sme2");
     }
 });
 

@@ -19,7 +19,6 @@ required_packages=(
   "g++-aarch64-linux-gnu:aarch64-linux-gnu-g++"
   "binutils-aarch64-linux-gnu:aarch64-linux-gnu-ld"
   "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/stdio.h"
-  "qemu-user-static:qemu-aarch64-static"
   "clang-14:clang-14"
 )
 

@@ -4,8 +4,10 @@
 # With XNNKLEIDI_GLIBC231 (the default) it links against the glibc 2.31 sysroot
 # that cmake/fetch-sources.sh unpacks from bullseye (XNNKLEIDI_SYSROOT_LINUX_ARM64),
 # so the library loads on Debian 11 / RHEL 8 and later; otherwise against the
-# cross toolchain's own sysroot (glibc 2.36). Test programs run under
-# qemu-user-static with the same sysroot; XNNKLEIDI_QEMU_CPU picks the CPU model.
+# cross toolchain's own sysroot (glibc 2.36). Test programs run under the pinned
+# qemu-aarch64 (XNNKLEIDI_QEMU_AARCH64, from cmake/sources.lock; never the machine's
+# qemu-user-static, which lacks SME2) with the same sysroot; XNNKLEIDI_QEMU_CPU picks
+# the CPU model.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR aarch64)
 
@@ -14,7 +16,7 @@ set(CMAKE_CXX_COMPILER aarch64-linux-gnu-g++)
 set(CMAKE_ASM_COMPILER aarch64-linux-gnu-gcc)
 
 # try_compile projects re-read this file without the cache; pass these along.
-list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES XNNKLEIDI_GLIBC231 XNNKLEIDI_SYSROOT_LINUX_ARM64)
+list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES XNNKLEIDI_GLIBC231 XNNKLEIDI_SYSROOT_LINUX_ARM64 XNNKLEIDI_QEMU_AARCH64)
 if(NOT DEFINED XNNKLEIDI_GLIBC231)
   set(XNNKLEIDI_GLIBC231 ON)
 endif()
@@ -50,4 +52,8 @@ set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
 if(NOT DEFINED XNNKLEIDI_QEMU_CPU)
   set(XNNKLEIDI_QEMU_CPU max)
 endif()
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64-static -L "${XNNKLEIDI_ARM64_RUNTIME_ROOT}" -cpu "${XNNKLEIDI_QEMU_CPU}")
+if(NOT XNNKLEIDI_QEMU_AARCH64)
+  message(FATAL_ERROR "XNNKLEIDI_QEMU_AARCH64 is not set: configure with `cmake -C <file written by "
+                      "cmake/fetch-sources.sh>`, which unpacks the pinned QEMU, or run ./build.sh --target=Native.")
+endif()
+set(CMAKE_CROSSCOMPILING_EMULATOR "${XNNKLEIDI_QEMU_AARCH64}" -L "${XNNKLEIDI_ARM64_RUNTIME_ROOT}" -cpu "${XNNKLEIDI_QEMU_CPU}")

@@ -95,7 +95,7 @@ download_artifact() {
   if [[ ! -f "$work/$file" ]]; then
     local tail_log; tail_log="$(tail -n 3 "$work/apt.log" 2>/dev/null || true)"
     rm -rf "$work"
-    fail "the registry did not serve $file (package $package, version $version). apt said: $tail_log"
+    fail "the registry did not serve $file (package $package, version $version; it may no longer be served). Offline, set XNNKLEIDI_SOURCES_DIR to a folder holding $file (SHA-256 in cmake/sources.lock). apt said: $tail_log"
   fi
   mv -f "$work/$file" "$download_dir/$file"
   rm -rf "$work"
@@ -199,6 +199,16 @@ while IFS=$'\t' read -r name kind package version file sha; do
   upper="$(tr '[:lower:]' '[:upper:]' <<<"$name")"
   echo "set(XNNKLEIDI_${upper}_DIR \"$dir\" CACHE PATH \"$package $version\" FORCE)" >> "$output_cmake.tmp"
   echo "set(XNNKLEIDI_${upper}_VERSION \"$version\" CACHE STRING \"\" FORCE)" >> "$output_cmake.tmp"
+  if [[ "$name" == qemu ]]; then
+    # The emulators themselves: static-pie, so they run on this machine as unpacked.
+    for emulator in aarch64 x86_64; do
+      program="$dir/usr/bin/qemu-$emulator"
+      [[ -x "$program" ]] || fail "$file has no usr/bin/qemu-$emulator"
+      "$program" --version >/dev/null 2>&1 || fail "$program (from $file) does not run on this machine"
+      emulator_upper="$(tr '[:lower:]' '[:upper:]' <<<"$emulator")"
+      echo "set(XNNKLEIDI_QEMU_${emulator_upper} \"$program\" CACHE FILEPATH \"qemu-$emulator $version\" FORCE)" >> "$output_cmake.tmp"
+    done
+  fi
   log "ok  $name $version ($file)"
 done < "$lock_file"
 

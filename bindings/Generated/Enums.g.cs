@@ -308,4 +308,36 @@ internal enum xnnkleidi_qp8_support : uint
     xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5,
     /// <summary>C: <c>xnnkleidi_qp8_unavailable_not_initialized = 6</c></summary>
     xnnkleidi_qp8_unavailable_not_initialized = 6,
+    /// <summary>C: <c>xnnkleidi_qp8_unavailable_capped = 7</c></summary>
+    xnnkleidi_qp8_unavailable_capped = 7,
+}
+
+/// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_arm_isa</c></summary>
+/// <remarks>Underlying C type: unsigned int.</remarks>
+internal enum xnnkleidi_arm_isa : uint
+{
+    /// <summary>C: <c>xnnkleidi_arm_isa_unlimited = 0</c></summary>
+    xnnkleidi_arm_isa_unlimited = 0,
+    /// <summary>C: <c>xnnkleidi_arm_isa_neon = 1</c></summary>
+    xnnkleidi_arm_isa_neon = 1,
+    /// <summary>C: <c>xnnkleidi_arm_isa_dotprod = 2</c></summary>
+    xnnkleidi_arm_isa_dotprod = 2,
+    /// <summary>C: <c>xnnkleidi_arm_isa_i8mm = 3</c></summary>
+    xnnkleidi_arm_isa_i8mm = 3,
+    /// <summary>C: <c>xnnkleidi_arm_isa_sme = 4</c></summary>
+    xnnkleidi_arm_isa_sme = 4,
+    /// <summary>C: <c>xnnkleidi_arm_isa_sme2 = 5</c></summary>
+    xnnkleidi_arm_isa_sme2 = 5,
+}
+
+/// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_cap_status</c></summary>
+/// <remarks>Underlying C type: unsigned int.</remarks>
+internal enum xnnkleidi_cap_status : uint
+{
+    /// <summary>C: <c>xnnkleidi_cap_ok = 0</c></summary>
+    xnnkleidi_cap_ok = 0,
+    /// <summary>C: <c>xnnkleidi_cap_invalid_value = 1</c></summary>
+    xnnkleidi_cap_invalid_value = 1,
+    /// <summary>C: <c>xnnkleidi_cap_too_late = 2</c></summary>
+    xnnkleidi_cap_too_late = 2,
 }

@@ -1636,7 +1636,27 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern void pthreadpool_destroy(pthreadpool* threadpool);
 
-    // xnnkleidi.h: 7 of the 7 functions it declares.
+    // xnnkleidi.h: 12 of the 12 functions it declares.
+
+    /// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_cap_status xnnkleidi_set_max_arm_isa(enum xnnkleidi_arm_isa max_isa);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern xnnkleidi_cap_status xnnkleidi_set_max_arm_isa(xnnkleidi_arm_isa max_isa);
+
+    /// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_arm_isa xnnkleidi_parse_arm_isa(const char *name);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern xnnkleidi_arm_isa xnnkleidi_parse_arm_isa(sbyte* name);
+
+    /// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_arm_isa xnnkleidi_max_arm_isa(void);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern xnnkleidi_arm_isa xnnkleidi_max_arm_isa();
+
+    /// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_cap_status xnnkleidi_max_arm_isa_environment_status(void);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern xnnkleidi_cap_status xnnkleidi_max_arm_isa_environment_status();
+
+    /// <summary>C (xnnkleidi.h): <c>uint32_t xnnkleidi_sme_vector_length_bytes(void);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern uint xnnkleidi_sme_vector_length_bytes();
 
     /// <summary>C (xnnkleidi.h): <c>uint32_t xnnkleidi_abi_version(void);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]

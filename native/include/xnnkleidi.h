@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration in this header changes meaning or layout. */
-#define XNNKLEIDI_ABI_VERSION 3
+#define XNNKLEIDI_ABI_VERSION 4
 
 /* CPU features as XNNPACK's hardware configuration reports them (bit flags). */
 enum xnnkleidi_cpu_feature {
@@ -61,7 +61,69 @@ enum xnnkleidi_qp8_support {
   xnnkleidi_qp8_unavailable_invalid_weight_datatype = 5,
   /* xnn_initialize failed, so nothing is known about the CPU. */
   xnnkleidi_qp8_unavailable_not_initialized = 6,
+  /* The CPU has dotprod or i8mm, but the cap (xnnkleidi_set_max_arm_isa) is neon. */
+  xnnkleidi_qp8_unavailable_capped = 7,
 };
+
+/*
+ * The Arm kernel families, from the least to the most capable. Each includes the
+ * ones below it: a CPU with SME2 has SME, i8mm, dotprod and NEON.
+ */
+enum xnnkleidi_arm_isa {
+  /* No cap: XNNPACK uses whatever the CPU and the OS offer. */
+  xnnkleidi_arm_isa_unlimited = 0,
+  xnnkleidi_arm_isa_neon = 1,
+  xnnkleidi_arm_isa_dotprod = 2,
+  xnnkleidi_arm_isa_i8mm = 3,
+  xnnkleidi_arm_isa_sme = 4,
+  xnnkleidi_arm_isa_sme2 = 5,
+};
+
+/* The outcome of asking for a cap on the Arm kernel families. */
+enum xnnkleidi_cap_status {
+  xnnkleidi_cap_ok = 0,
+  /* The value names no family (for the environment variable: not one of its names). */
+  xnnkleidi_cap_invalid_value = 1,
+  /* XNNPACK's hardware configuration was already read; the cap in force stays. */
+  xnnkleidi_cap_too_late = 2,
+};
+
+/*
+ * Caps the Arm kernel families XNNPACK may use, for the whole process: above
+ * max_isa, the CPU is treated as lacking SME2, SME, i8mm and dotprod in turn, so
+ * a cap lowers the family a layer runs and never raises it. It takes effect when
+ * XNNPACK first reads its hardware configuration (xnn_initialize, or any function
+ * here that asks about the CPU) and must be set before that; afterwards it returns
+ * xnnkleidi_cap_too_late and changes nothing. It takes precedence over the
+ * environment variable XNNKLEIDI_MAX_ARM_ISA (sme2, sme, i8mm, dotprod or neon),
+ * which is read once, at that same moment. Neither does anything on x86-64.
+ */
+enum xnnkleidi_cap_status xnnkleidi_set_max_arm_isa(enum xnnkleidi_arm_isa max_isa);
+
+/*
+ * The family named by one of XNNKLEIDI_MAX_ARM_ISA's values ("sme2", "sme",
+ * "i8mm", "dotprod", "neon"), or xnnkleidi_arm_isa_unlimited for NULL or any other
+ * string.
+ */
+enum xnnkleidi_arm_isa xnnkleidi_parse_arm_isa(const char* name);
+
+/*
+ * The cap in force, once XNNPACK's hardware configuration was read (before that,
+ * the one that will be applied): xnnkleidi_arm_isa_unlimited when there is none.
+ * An invalid XNNKLEIDI_MAX_ARM_ISA applies no cap; then
+ * xnnkleidi_max_arm_isa_environment_status() says xnnkleidi_cap_invalid_value.
+ */
+enum xnnkleidi_arm_isa xnnkleidi_max_arm_isa(void);
+
+/* Whether XNNKLEIDI_MAX_ARM_ISA, as read now, is unset or valid (ok) or invalid. */
+enum xnnkleidi_cap_status xnnkleidi_max_arm_isa_environment_status(void);
+
+/*
+ * The streaming vector length in bytes (16, 32, 64 for SVL 128, 256, 512 bits)
+ * where the CPU and the OS offer SME, whatever the cap; 0 elsewhere, and on
+ * builds without KleidiAI. The SME kernels' tiles are multiples of it.
+ */
+uint32_t xnnkleidi_sme_vector_length_bytes(void);
 
 /* Returns XNNKLEIDI_ABI_VERSION as compiled into the library. */
 uint32_t xnnkleidi_abi_version(void);

@@ -3,8 +3,13 @@
 // into the same shared library.
 #include "xnnkleidi.h"
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cpuinfo.h>
 
 #include "xnnpack.h"
 #include "xnnpack/config.h"
@@ -13,6 +18,7 @@
 #include "xnnpack/microfnptr.h"
 
 #if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
+#include "kai/kai_common.h"
 #include "xnnpack/gemm.h"
 #include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4c32p/kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p4x8_1x4x32_neon_dotprod.h"
 #include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4c32p/kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p8x8_1x8x32_neon_dotprod.h"
@@ -23,6 +29,14 @@
 #include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod.h"
 #include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod.h"
 #include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4vlx4_1x4vl_sme2_dot.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp1vlx4_qsi8cxp4vlx4_1vlx4vl_sme2_mopa.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4vlx4_1x4vl_sme_dot.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi8cxp/kai_matmul_clamp_f32_qai8dxp1vlx4_qsi8cxp4vlx4_1vlx4vl_sme_mopa.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4cxp/kai_matmul_clamp_f32_qai8dxp1x4_qsi4cxp4vlx4_1x4vl_sme_dot.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4cxp/kai_matmul_clamp_f32_qai8dxp1vlx4_qsi4cxp4vlx4_1vlx4vl_sme_mopa.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4c32p/kai_matmul_clamp_f32_qai8dxp1x4_qsi4c32p4vlx4_1x4vl_sme2_dot.h"
+#include "kai/ukernels/matmul/matmul_clamp_f32_qai8dxp_qsi4c32p/kai_matmul_clamp_f32_qai8dxp1vlx4_qsi4c32p4vlx4_1vlx4vl_sme2_mopa.h"
 #endif
 
 #ifndef XNNKLEIDI_XNNPACK_COMMIT
@@ -50,6 +64,83 @@
 
 uint32_t xnnkleidi_abi_version(void) { return XNNKLEIDI_ABI_VERSION; }
 
+// ---- The cap on the Arm kernel families ----------------------------------------
+// Requested through xnnkleidi_set_max_arm_isa, or read from the environment, and
+// applied by XNNPACK's hardware configuration, which calls the hook below once
+// (patch 0006) before any kernel configuration reads its flags.
+static _Atomic int requested_max_arm_isa = -1;  // -1: not set by a call
+static _Atomic int applied_max_arm_isa = -1;    // -1: hardware configuration not read yet
+
+enum xnnkleidi_arm_isa xnnkleidi_parse_arm_isa(const char* name) {
+  static const struct {
+    const char* name;
+    enum xnnkleidi_arm_isa isa;
+  } names[] = {
+      {"sme2", xnnkleidi_arm_isa_sme2}, {"sme", xnnkleidi_arm_isa_sme},
+      {"i8mm", xnnkleidi_arm_isa_i8mm}, {"dotprod", xnnkleidi_arm_isa_dotprod},
+      {"neon", xnnkleidi_arm_isa_neon},
+  };
+  if (name == NULL) {
+    return xnnkleidi_arm_isa_unlimited;
+  }
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    if (strcmp(name, names[i].name) == 0) {
+      return names[i].isa;
+    }
+  }
+  return xnnkleidi_arm_isa_unlimited;
+}
+
+enum xnnkleidi_cap_status xnnkleidi_max_arm_isa_environment_status(void) {
+  const char* value = getenv("XNNKLEIDI_MAX_ARM_ISA");
+  if (value == NULL || value[0] == '\0') {
+    return xnnkleidi_cap_ok;
+  }
+  return xnnkleidi_parse_arm_isa(value) == xnnkleidi_arm_isa_unlimited ? xnnkleidi_cap_invalid_value
+                                                                       : xnnkleidi_cap_ok;
+}
+
+// The cap that will be applied: the call's, else the environment's (none if invalid).
+static enum xnnkleidi_arm_isa pending_max_arm_isa(void) {
+  const int requested = atomic_load(&requested_max_arm_isa);
+  if (requested >= 0) {
+    return (enum xnnkleidi_arm_isa) requested;
+  }
+  return xnnkleidi_parse_arm_isa(getenv("XNNKLEIDI_MAX_ARM_ISA"));
+}
+
+enum xnnkleidi_cap_status xnnkleidi_set_max_arm_isa(enum xnnkleidi_arm_isa max_isa) {
+  if (max_isa < xnnkleidi_arm_isa_unlimited || max_isa > xnnkleidi_arm_isa_sme2) {
+    return xnnkleidi_cap_invalid_value;
+  }
+  if (atomic_load(&applied_max_arm_isa) >= 0) {
+    return xnnkleidi_cap_too_late;
+  }
+  atomic_store(&requested_max_arm_isa, (int) max_isa);
+  return xnnkleidi_cap_ok;
+}
+
+enum xnnkleidi_arm_isa xnnkleidi_max_arm_isa(void) {
+  const int applied = atomic_load(&applied_max_arm_isa);
+  return applied >= 0 ? (enum xnnkleidi_arm_isa) applied : pending_max_arm_isa();
+}
+
+// Called by XNNPACK's init_hardware_config (patch 0006), once. Hidden: it is no
+// part of the API, and the version script would otherwise export it.
+__attribute__((visibility("hidden"))) void xnnkleidi_cap_arm_features(
+    bool* use_arm_sme2, bool* use_arm_sme, bool* use_arm_neon_i8mm, bool* use_arm_neon_dot) {
+  const enum xnnkleidi_arm_isa cap = pending_max_arm_isa();
+  atomic_store(&applied_max_arm_isa, (int) cap);
+  if (cap == xnnkleidi_arm_isa_unlimited) {
+    return;
+  }
+  // Only ever clear a flag: a cap never grants what the CPU or the OS lacks.
+  if (cap < xnnkleidi_arm_isa_sme2) *use_arm_sme2 = false;
+  if (cap < xnnkleidi_arm_isa_sme) *use_arm_sme = false;
+  if (cap < xnnkleidi_arm_isa_i8mm) *use_arm_neon_i8mm = false;
+  if (cap < xnnkleidi_arm_isa_dotprod) *use_arm_neon_dot = false;
+}
+
 const char* xnnkleidi_build_info(void) {
   return "xnnpack=" XNNKLEIDI_XNNPACK_COMMIT
          ";kleidiai=" XNNKLEIDI_KLEIDIAI_VERSION
@@ -63,7 +154,24 @@ static const struct xnn_hardware_config* initialized_hardware_config(void) {
   if (xnn_initialize(/*allocator=*/NULL) != xnn_status_success) {
     return NULL;
   }
+#if !XNN_ARCH_ARM64
+  // No Arm flags to cap here; the cap is recorded as read all the same, so that
+  // a late xnnkleidi_set_max_arm_isa says so on every architecture.
+  int unread = -1;
+  atomic_compare_exchange_strong(&applied_max_arm_isa, &unread, (int) pending_max_arm_isa());
+#endif
   return xnn_init_hardware_config();
+}
+
+uint32_t xnnkleidi_sme_vector_length_bytes(void) {
+#if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
+  // cpuinfo reads the hwcaps the OS sets: without SME, reading the length would
+  // be an illegal instruction. It answers for the CPU, not the capped config.
+  if (initialized_hardware_config() != NULL && cpuinfo_has_arm_sme()) {
+    return (uint32_t) kai_get_sme_vector_length_u8();
+  }
+#endif
+  return 0;
 }
 
 uint64_t xnnkleidi_cpu_features(void) {
@@ -114,7 +222,10 @@ enum xnnkleidi_qp8_support xnnkleidi_qp8_support(enum xnn_datatype weight_dataty
     return xnnkleidi_qp8_unavailable_not_initialized;
   }
   if (!hardware->use_arm_neon_dot && !hardware->use_arm_neon_i8mm) {
-    return xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm;
+    // cpuinfo still says what the CPU has; the hardware configuration is capped.
+    return (cpuinfo_has_arm_neon_dot() || cpuinfo_has_arm_i8mm())
+               ? xnnkleidi_qp8_unavailable_capped
+               : xnnkleidi_qp8_unavailable_cpu_lacks_dotprod_i8mm;
   }
   switch (weight_datatype) {
     case xnn_datatype_qcint4:
@@ -235,14 +346,26 @@ static const struct {
      KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm)},
 };
 
-// Patch 0003's qc8w adapters are static functions of gemm-config.c, so no name of
-// theirs can be written here. Each is a tail call into one of these KleidiAI
-// kernels, and the adapter's branch target is read from its code.
-static const struct kleidiai_kernel kleidiai_qc8w_kernels[] = {
-    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod),
-    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod),
-    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod),
-    KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm),
+// The adapters of patches 0003 (qc8w) and 0005 (SME2 and SME) are static
+// functions of gemm-config.c, so no name of theirs can be written here. Each is a
+// tail call into one of these KleidiAI kernels, and the adapter's branch target is
+// read from its code.
+static const struct {
+  enum xnn_datatype weight_datatype;
+  struct kleidiai_kernel kernel;
+} kleidiai_adapted_kernels[] = {
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod)},
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod)},
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod)},
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm)},
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x4_qsi8cxp4vlx4_1x4vl_sme2_dot)},
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1vlx4_qsi8cxp4vlx4_1vlx4vl_sme2_mopa)},
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x4_qsi8cxp4vlx4_1x4vl_sme_dot)},
+    {xnn_datatype_qcint8, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1vlx4_qsi8cxp4vlx4_1vlx4vl_sme_mopa)},
+    {xnn_datatype_qcint4, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x4_qsi4cxp4vlx4_1x4vl_sme_dot)},
+    {xnn_datatype_qcint4, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1vlx4_qsi4cxp4vlx4_1vlx4vl_sme_mopa)},
+    {xnn_datatype_qbint4, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1x4_qsi4c32p4vlx4_1x4vl_sme2_dot)},
+    {xnn_datatype_qbint4, KLEIDIAI_KERNEL(matmul_clamp_f32_qai8dxp1vlx4_qsi4c32p4vlx4_1vlx4vl_sme2_mopa)},
 };
 #undef KLEIDIAI_KERNEL
 
@@ -283,12 +406,11 @@ const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t 
       return xnnpack_qp8_wrappers[i].kernel.name;
     }
   }
-  if (weight_datatype == xnn_datatype_qcint8) {
-    const void* target = first_direct_branch_target(wrapper, /*max_instructions=*/16);
-    for (size_t i = 0; i < sizeof kleidiai_qc8w_kernels / sizeof kleidiai_qc8w_kernels[0]; i++) {
-      if (target != NULL && kleidiai_qc8w_kernels[i].run_function == target) {
-        return kleidiai_qc8w_kernels[i].name;
-      }
+  const void* target = first_direct_branch_target(wrapper, /*max_instructions=*/16);
+  for (size_t i = 0; i < sizeof kleidiai_adapted_kernels / sizeof kleidiai_adapted_kernels[0]; i++) {
+    if (target != NULL && kleidiai_adapted_kernels[i].weight_datatype == weight_datatype &&
+        kleidiai_adapted_kernels[i].kernel.run_function == target) {
+      return kleidiai_adapted_kernels[i].kernel.name;
     }
   }
 #endif

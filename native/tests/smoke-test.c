@@ -10,7 +10,7 @@
 //   * the outputs against a plain double-precision reference computed from the
 //     dequantized weights, within a bound derived from the activation quantization step.
 //
-// Usage: xnnkleidi-smoke-test <x64|max|cortex-a76|cortex-a72>
+// Usage: xnnkleidi-smoke-test <x64|max|max,sme=off|cortex-a76|cortex-a72>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -235,10 +235,17 @@ static void check_numerics(const struct layer* layer, const float* output, const
   }
 }
 
+// What each QEMU model offers: `max` SME2, SME, i8mm and dotprod; `max,sme=off`
+// i8mm and dotprod; `cortex-a76` only dotprod; `cortex-a72` neither.
+static bool model_is_max(const char* cpu_model) { return strncmp(cpu_model, "max", 3) == 0; }
+static bool model_has_sme2(const char* cpu_model) {
+  return model_is_max(cpu_model) && strstr(cpu_model, "sme=off") == NULL;
+}
+
 static bool qp8_expected(const char* cpu_model) {
   // XNNPACK 4ea82e5 has QP8 GEMMs for qc4w and qb4w on Arm CPUs with dotprod or i8mm, and
   // none on x86-64 (KleidiAI is Arm-only); patch 0003 adds qc8w on the same CPUs.
-  return strcmp(cpu_model, "max") == 0 || strcmp(cpu_model, "cortex-a76") == 0;
+  return model_is_max(cpu_model) || strcmp(cpu_model, "cortex-a76") == 0;
 }
 
 static enum xnnkleidi_qp8_support expected_support(const char* cpu_model) {
@@ -248,15 +255,21 @@ static enum xnnkleidi_qp8_support expected_support(const char* cpu_model) {
 }
 
 // The KleidiAI kernel each CPU model must select, read from the QP8 configs in
-// gemm-config.c (qc8w: patch 0003) and the call in each wrapper's source: `max`
-// has i8mm, `cortex-a76` only dotprod. One row runs the config's 1-row kernel;
-// more rows its largest-mr kernel, which the dotprod 4-bit configs lack (mr 1).
+// gemm-config.c (qc8w: patch 0003; SME2 and SME: patch 0005) and the call in each
+// wrapper's source. SME2 first (qc4w takes KleidiAI's SME pair there), then i8mm,
+// then dotprod. One row runs the config's 1-row kernel; more rows its largest-mr
+// kernel, which the dotprod 4-bit configs lack (mr 1).
 static const char* expected_kernel(enum scheme scheme, const char* cpu_model, size_t batch_size) {
   if (!qp8_expected(cpu_model)) return NULL;
-  const bool i8mm = strcmp(cpu_model, "max") == 0;
+  const bool sme2 = model_has_sme2(cpu_model);
+  const bool i8mm = model_is_max(cpu_model);
   const bool one_row = batch_size == 1;
   switch (scheme) {
     case scheme_qc8w:
+      if (sme2) {
+        return one_row ? "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4vlx4_1x4vl_sme2_dot"
+                       : "kai_matmul_clamp_f32_qai8dxp1vlx4_qsi8cxp4vlx4_1vlx4vl_sme2_mopa";
+      }
       if (one_row) {
         return i8mm ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod"
                     : "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod";
@@ -264,9 +277,17 @@ static const char* expected_kernel(enum scheme scheme, const char* cpu_model, si
       return i8mm ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm"
                   : "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod";
     case scheme_qc4w:
+      if (sme2) {
+        return one_row ? "kai_matmul_clamp_f32_qai8dxp1x4_qsi4cxp4vlx4_1x4vl_sme_dot"
+                       : "kai_matmul_clamp_f32_qai8dxp1vlx4_qsi4cxp4vlx4_1vlx4vl_sme_mopa";
+      }
       return i8mm && !one_row ? "kai_matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm"
                               : "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod";
     case scheme_qb4w:
+      if (sme2) {
+        return one_row ? "kai_matmul_clamp_f32_qai8dxp1x4_qsi4c32p4vlx4_1x4vl_sme2_dot"
+                       : "kai_matmul_clamp_f32_qai8dxp1vlx4_qsi4c32p4vlx4_1vlx4vl_sme2_mopa";
+      }
       if (!i8mm) return "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p8x8_1x8x32_neon_dotprod";
       return one_row ? "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p4x8_1x4x32_neon_dotprod"
                      : "kai_matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm";
@@ -329,8 +350,9 @@ static void check_qc8w_grid(pthreadpool_t two_threads) {
 
 int main(int argc, char** argv) {
   if (argc != 2 || (strcmp(argv[1], "x64") != 0 && strcmp(argv[1], "max") != 0 &&
-                    strcmp(argv[1], "cortex-a76") != 0 && strcmp(argv[1], "cortex-a72") != 0)) {
-    fprintf(stderr, "usage: %s <x64|max|cortex-a76|cortex-a72>\n", argv[0]);
+                    strcmp(argv[1], "max,sme=off") != 0 && strcmp(argv[1], "cortex-a76") != 0 &&
+                    strcmp(argv[1], "cortex-a72") != 0)) {
+    fprintf(stderr, "usage: %s <x64|max|max,sme=off|cortex-a76|cortex-a72>\n", argv[0]);
     return 2;
   }
   const char* cpu_model = argv[1];

@@ -81,6 +81,8 @@ public static unsafe class ActivationPackingSupport
             "this CPU lacks dotprod and i8mm, which KleidiAI's packed-activation kernels need",
         xnnkleidi_qp8_support.xnnkleidi_qp8_unavailable_no_kernel_for_weights =>
             $"this XNNPACK has no QP8 kernel for {Name(scheme)} weights",
+        xnnkleidi_qp8_support.xnnkleidi_qp8_unavailable_capped =>
+            $"the Arm kernel families are capped at neon ({XnnKleidiLibrary.MaxArmKernelFamilyVariable} or XnnKleidiLibrary.SetMaxArmKernelFamily), which leaves out the dotprod and i8mm that KleidiAI's packed-activation kernels need",
         xnnkleidi_qp8_support.xnnkleidi_qp8_unavailable_not_initialized =>
             "XNNPACK failed to initialize, so nothing is known about this CPU",
         _ => $"libxnnkleidi does not offer packing for {Name(scheme)} weights (xnnkleidi_qp8_support = {(int)support})",

@@ -267,6 +267,44 @@ public sealed unsafe class Linear : IDisposable
     public string? GetKleidiAIKernelName(int batch) =>
         ActivationPackingActive ? ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) : null;
 
+    /// <summary>
+    /// The Arm kernel family this layer runs for <paramref name="batch"/> rows, or null on other architectures. With
+    /// packed activations it is read from the KleidiAI kernel's name (<c>_sme2_</c>, <c>_sme_</c>, <c>_neon_i8mm</c>,
+    /// <c>_neon_dotprod</c>; the i8mm configurations run a dotprod kernel for one row). Otherwise it is the family
+    /// XNNPACK's configuration chooses by: for QD8, i8mm, then dotprod, then NEON, as the CPU (after any cap) offers; for
+    /// <see cref="WeightScheme.F32"/>, SME2 where XNNPACK packs the input for KleidiAI's SME2 GEMM, else NEON.
+    /// </summary>
+    public ArmKernelFamily? GetKernelFamily(int batch)
+    {
+        if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.Arm64)
+        {
+            return null;
+        }
+
+        if (GetKleidiAIKernelName(batch) is { } kernel)
+        {
+            return KernelFamilyOf(kernel);
+        }
+
+        if (Scheme == WeightScheme.F32)
+        {
+            return OperatorNames.Contains("Pack LH (X32)") ? ArmKernelFamily.Sme2 : ArmKernelFamily.Neon;
+        }
+
+        CpuFeatures features = XnnKleidiLibrary.CpuFeatures;
+        return features.HasFlag(CpuFeatures.ArmI8mm) ? ArmKernelFamily.I8mm
+            : features.HasFlag(CpuFeatures.ArmDotprod) ? ArmKernelFamily.Dotprod
+            : ArmKernelFamily.Neon;
+    }
+
+    /// <summary>The family of a KleidiAI kernel, from the suffix KleidiAI names its kernels with.</summary>
+    internal static ArmKernelFamily? KernelFamilyOf(string kernelName) =>
+        kernelName.Contains("_sme2_", StringComparison.Ordinal) ? ArmKernelFamily.Sme2
+        : kernelName.Contains("_sme_", StringComparison.Ordinal) ? ArmKernelFamily.Sme
+        : kernelName.EndsWith("_neon_i8mm", StringComparison.Ordinal) ? ArmKernelFamily.I8mm
+        : kernelName.EndsWith("_neon_dotprod", StringComparison.Ordinal) ? ArmKernelFamily.Dotprod
+        : null;
+
     /// <summary>Frees the native runtime and buffers; waits for a running call. Calling it again does nothing.</summary>
     public void Dispose()
     {

@@ -60,6 +60,69 @@ public static unsafe class XnnKleidiLibrary
     }
 
     /// <summary>
+    /// The streaming vector length in bits (128, 256, 512, …) where the CPU and the OS offer SME, whatever the cap;
+    /// 0 elsewhere. KleidiAI's SME kernels' tiles are multiples of it (<c>xnnkleidi_sme_vector_length_bytes()</c>).
+    /// </summary>
+    public static int SmeVectorLengthBits
+    {
+        get
+        {
+            XnnLibrary.EnsureInitialized();
+            return checked((int)NativeMethods.xnnkleidi_sme_vector_length_bytes() * 8);
+        }
+    }
+
+    /// <summary>The environment variable that caps the Arm kernel families, read once, before first use.</summary>
+    public const string MaxArmKernelFamilyVariable = "XNNKLEIDI_MAX_ARM_ISA";
+
+    /// <summary>The values <see cref="MaxArmKernelFamilyVariable"/> takes, from the most to the least capable family.</summary>
+    public static IReadOnlyList<string> ArmKernelFamilyNames { get; } = ["sme2", "sme", "i8mm", "dotprod", "neon"];
+
+    /// <summary>
+    /// Caps the Arm kernel families every layer of this process may use, as <see cref="MaxArmKernelFamilyVariable"/>
+    /// does and in its place: above <paramref name="family"/> the CPU is treated as lacking SME2, SME, i8mm and dotprod
+    /// in turn, so the cap lowers the family a layer runs and never raises it. Call it before anything else of the
+    /// library (no <see cref="Linear"/> created, no member of this class or of <see cref="ActivationPackingSupport"/>
+    /// read); XNNPACK reads the CPU once. On x86-64 it is recorded and changes nothing.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="family"/> is not a defined family.</exception>
+    /// <exception cref="InvalidOperationException">The library was already used; the cap in force stays.</exception>
+    public static void SetMaxArmKernelFamily(ArmKernelFamily family)
+    {
+        if (!Enum.IsDefined(family))
+        {
+            throw new ArgumentOutOfRangeException(nameof(family), family, $"Not an Arm kernel family; use one of {string.Join(", ", Enum.GetNames<ArmKernelFamily>())}.");
+        }
+
+        XnnLibrary.SetMaxArmKernelFamily(family);
+    }
+
+    /// <summary>
+    /// The cap on the Arm kernel families in force (from <see cref="SetMaxArmKernelFamily"/> or
+    /// <see cref="MaxArmKernelFamilyVariable"/>), or null when there is none.
+    /// </summary>
+    public static ArmKernelFamily? MaxArmKernelFamily
+    {
+        get
+        {
+            XnnLibrary.EnsureInitialized();
+            xnnkleidi_arm_isa cap = NativeMethods.xnnkleidi_max_arm_isa();
+            return cap == xnnkleidi_arm_isa.xnnkleidi_arm_isa_unlimited ? null : (ArmKernelFamily)cap;
+        }
+    }
+
+    /// <summary>The name <see cref="MaxArmKernelFamilyVariable"/> gives <paramref name="family"/> ("sme2", …, "neon").</summary>
+    public static string GetName(ArmKernelFamily family) => family switch
+    {
+        ArmKernelFamily.Sme2 => "sme2",
+        ArmKernelFamily.Sme => "sme",
+        ArmKernelFamily.I8mm => "i8mm",
+        ArmKernelFamily.Dotprod => "dotprod",
+        ArmKernelFamily.Neon => "neon",
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, "Not an Arm kernel family."),
+    };
+
+    /// <summary>
     /// The flags XNNPACK's runtime of every <see cref="Linear"/> without profiling is created with (the <c>flags</c> of
     /// <c>xnn_create_runtime_v4</c>); <see cref="Linear.NativeRuntimeFlags"/> gives one layer's own.
     /// </summary>
@@ -83,7 +146,7 @@ public static unsafe class XnnKleidiLibrary
         return withoutPrefix[(withoutPrefix.IndexOf('_', StringComparison.Ordinal) + 1)..].Replace('_', '-');
     }
 
-    /// <summary>The short names (see <see cref="GetName"/>) of every feature in <paramref name="features"/>, lowest bit first.</summary>
+    /// <summary>The short names (see <see cref="GetName(CpuFeatures)"/>) of every feature in <paramref name="features"/>, lowest bit first.</summary>
     public static IReadOnlyList<string> GetNames(CpuFeatures features)
     {
         List<string> names = [];

@@ -8,9 +8,11 @@
 #     dlopen, arm64 under QEMU) equals the one the managed bindings were generated
 #     against (XNNKLEIDI_ABI_VERSION in bindings/Generated).
 #
-# Usage: validate-package.sh PACKAGE.nupkg
+# Usage: validate-package.sh PACKAGE.nupkg QEMU_AARCH64
+#   QEMU_AARCH64: the pinned qemu-aarch64 (cmake/sources.lock), which runs the arm64 probe.
 set -euo pipefail
-package="${1:?usage: validate-package.sh PACKAGE.nupkg}"
+package="${1:?usage: validate-package.sh PACKAGE.nupkg QEMU_AARCH64}"
+qemu_aarch64="${2:?usage: validate-package.sh PACKAGE.nupkg QEMU_AARCH64}"
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 [[ -f "$package" ]] || { echo "FAIL: $package does not exist"; exit 1; }
 
@@ -60,7 +62,7 @@ PROBE
 gcc -o "$work/abi-probe-x64" "$work/abi-probe.c" -ldl
 aarch64-linux-gnu-gcc -o "$work/abi-probe-arm64" "$work/abi-probe.c" -ldl
 x64_abi="$("$work/abi-probe-x64" "$work/content/runtimes/linux-x64/native/libxnnkleidi.so" || echo "load failed")"
-arm64_abi="$(qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu max "$work/abi-probe-arm64" \
+arm64_abi="$("$qemu_aarch64" -L /usr/aarch64-linux-gnu -cpu max "$work/abi-probe-arm64" \
   "$work/content/runtimes/linux-arm64/native/libxnnkleidi.so" || echo "load failed")"
 echo "ABI versions: managed $managed_abi, linux-x64 $x64_abi, linux-arm64 $arm64_abi"
 [[ "$x64_abi" == "$managed_abi" ]] || fail "linux-x64 native ABI $x64_abi differs from the managed $managed_abi"

@@ -56,25 +56,26 @@ public sealed class KernelSelectionTests
         TestEnvironment.RequireKnownCpu();
         using Linear linear = Create(scheme, ActivationPacking.On);
 
-        // Read from the QP8 configs of gemm-config.c (qc8w: patch 0003) and the KleidiAI call in each wrapper's
-        // source: max has i8mm, cortex-a76 only dotprod. One row runs the 1-row kernel where the config has one;
-        // the dotprod 4-bit configs have only that one. The qb4w wrappers' comments name qsi4cxp kernels, but
-        // their code calls qsi4c32p ones, and the i8mm qb4w GEMM is 16x4x32, not 8x4x32.
-        string? expected = (TestEnvironment.ExpectedCpu, scheme, batch) switch
-        {
-            ("max", WeightScheme.Qc8w, 1) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod",
-            ("max", WeightScheme.Qc8w, _) => "kai_matmul_clamp_f32_qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm",
-            ("max", WeightScheme.Qc4w, 1) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod",
-            ("max", WeightScheme.Qc4w, _) => "kai_matmul_clamp_f32_qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm",
-            ("max", WeightScheme.Qb4w, 1) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p4x8_1x4x32_neon_dotprod",
-            ("max", WeightScheme.Qb4w, _) => "kai_matmul_clamp_f32_qai8dxp4x8_qsi4c32p4x8_16x4x32_neon_i8mm",
-            ("cortex-a76", WeightScheme.Qc8w, 1) => "kai_matmul_clamp_f32_qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod",
-            ("cortex-a76", WeightScheme.Qc8w, _) => "kai_matmul_clamp_f32_qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod",
-            ("cortex-a76", WeightScheme.Qc4w, _) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod",
-            ("cortex-a76", WeightScheme.Qb4w, _) => "kai_matmul_clamp_f32_qai8dxp1x8_qsi4c32p8x8_1x8x32_neon_dotprod",
-            _ => null,
-        };
+        string? expected = ExpectedKernels.Name(ExpectedKernels.OfThisCpu, scheme, batch);
         Assert.That(linear.GetKleidiAIKernelName(batch), Is.EqualTo(expected));
+    }
+
+    private static IEnumerable<TestCaseData> FamilyCases() =>
+        from scheme in new[] { WeightScheme.Qc8w, WeightScheme.Qc4w, WeightScheme.Qb4w, WeightScheme.F32 }
+        from batch in new[] { 1, 5 }
+        from packing in new[] { ActivationPacking.Off, ActivationPacking.On }
+        select new TestCaseData(scheme, batch, packing);
+
+    [TestCaseSource(nameof(FamilyCases))]
+    public void Linear_ReportsTheKernelFamilyForThisCpu(WeightScheme scheme, int batch, ActivationPacking packing)
+    {
+        TestEnvironment.RequireKnownCpu();
+        using Linear linear = Create(scheme, packing);
+
+        ArmKernelFamily? expected = TestEnvironment.ExpectedCpu == "x64"
+            ? null
+            : ExpectedKernels.Family(ExpectedKernels.OfThisCpu, scheme, batch, linear.ActivationPackingActive);
+        Assert.That(linear.GetKernelFamily(batch), Is.EqualTo(expected));
     }
 
     [Test]
@@ -84,8 +85,9 @@ public sealed class KernelSelectionTests
 
         Assert.Multiple(() =>
         {
-            Assert.That(linear.OperatorNames, Has.Count.EqualTo(1));
-            Assert.That(linear.OperatorNames[0], Does.StartWith("Fully Connected (NC, F32"));
+            // Where SME2 is, XNNPACK packs the fp32 input for KleidiAI's SME2 GEMM first (PackedFp32Tests).
+            Assert.That(linear.OperatorNames, Has.Count.EqualTo(TestEnvironment.HasSme2 ? 2 : 1));
+            Assert.That(linear.OperatorNames[^1], Does.StartWith("Fully Connected (NC, F32"));
             Assert.That(linear.ActivationPackingActive, Is.False);
             Assert.That(linear.PackingFallbackReason, Does.Contain("F32 weights"));
         });

@@ -9,7 +9,8 @@ namespace XnnKleidi.Tests;
 /// oracle is the loaded library file itself, not the C code that reports the name: the microkernel's address (from
 /// xnnkleidi_qp8_ukernel_address) is named through the file's ELF <c>.symtab</c>, its AArch64 code is decoded up to
 /// its first B or BL, and the branch target is named through <c>.symtab</c> again. Where QP8 cannot run (x86-64,
-/// QEMU cortex-a72) there must be neither a microkernel nor a name.
+/// QEMU cortex-a72) there must be neither a microkernel nor a name. On the SME2 models the microkernels are the
+/// SME2 and SME adapters, and the names their KleidiAI kernels.
 /// </summary>
 [TestFixture]
 public sealed unsafe class KleidiAIKernelNameTests
@@ -36,7 +37,9 @@ public sealed unsafe class KleidiAIKernelNameTests
         }
 
         Assert.That(ukernel, Is.Not.EqualTo(IntPtr.Zero));
-        Assert.That(SymbolsAt(ukernel), Has.Some.StartsWith(WrapperPrefix(scheme)));
+        IReadOnlyList<string> symbols = SymbolsAt(ukernel);
+        Assert.That(symbols.Any(symbol => WrapperPrefixes(scheme).Any(prefix => symbol.StartsWith(prefix, StringComparison.Ordinal))), Is.True,
+            $"{string.Join(" / ", symbols)} is no {string.Join(" or ", WrapperPrefixes(scheme))}* microkernel");
     }
 
     [TestCaseSource(nameof(SchemesAndBatches))]
@@ -143,8 +146,8 @@ public sealed unsafe class KleidiAIKernelNameTests
 
         ulong address = library.ToFileAddress(ukernel);
         ElfSymbolTable.FunctionSymbol wrapper = library.Symbols.FunctionsStartingAt(address)
-            .FirstOrDefault(function => function.Name.StartsWith(WrapperPrefix(scheme), StringComparison.Ordinal))
-            ?? throw new AssertionException($"no {WrapperPrefix(scheme)}* function starts at 0x{address:x} in {library.Path}");
+            .FirstOrDefault(function => WrapperPrefixes(scheme).Any(prefix => function.Name.StartsWith(prefix, StringComparison.Ordinal)))
+            ?? throw new AssertionException($"no {string.Join(" or ", WrapperPrefixes(scheme))}* function starts at 0x{address:x} in {library.Path}");
         ulong target = Arm64DirectBranch.FirstTarget(library.Symbols.Code(wrapper), wrapper.Address);
         return library.Symbols.FunctionsStartingAt(target).Select(function => function.Name).ToList();
     }
@@ -160,15 +163,15 @@ public sealed unsafe class KleidiAIKernelNameTests
             .Select(function => function.Name).ToList();
 
     /// <summary>
-    /// The symbol prefix of the microkernels a scheme's QP8 configuration holds. XNNPACK names its 4-bit wrappers
-    /// xnn_qp8_f32_{qc4w,qb4w}_gemm_minmax_ukernel_*; the qc8w ones are patch 0003's adapters in gemm-config.c,
-    /// static functions named kai_qc8w_*.
+    /// The symbol prefixes of the microkernels a scheme's QP8 configuration holds. XNNPACK names its 4-bit NEON
+    /// wrappers xnn_qp8_f32_{qc4w,qb4w}_gemm_minmax_ukernel_*; the qc8w ones (patch 0003) and the SME2 and SME ones of
+    /// every scheme (patch 0005) are adapters in gemm-config.c, static functions named kai_{qc8w,qc4w,qb4w}_*.
     /// </summary>
-    private static string WrapperPrefix(WeightScheme scheme) => scheme switch
+    private static string[] WrapperPrefixes(WeightScheme scheme) => scheme switch
     {
-        WeightScheme.Qc8w => "kai_qc8w_",
-        WeightScheme.Qc4w => "xnn_qp8_f32_qc4w_gemm_minmax_ukernel_",
-        _ => "xnn_qp8_f32_qb4w_gemm_minmax_ukernel_",
+        WeightScheme.Qc8w => ["kai_qc8w_"],
+        WeightScheme.Qc4w => ["xnn_qp8_f32_qc4w_gemm_minmax_ukernel_", "kai_qc4w_"],
+        _ => ["xnn_qp8_f32_qb4w_gemm_minmax_ukernel_", "kai_qb4w_"],
     };
 
     /// <summary>KleidiAI's run function of a kernel: kai_&lt;kernel&gt; is run by kai_run_&lt;kernel&gt;.</summary>

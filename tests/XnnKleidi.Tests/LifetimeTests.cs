@@ -85,19 +85,31 @@ public sealed class LifetimeTests
 
         WaitForJitToSettle();
 
-        NativeMemory.Sample before = NativeMemory.Measure();
-        var clock = new Stopwatch();
-        long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
-        clock.Start();
-        for (int i = 0; i < runs; i++)
+        // The process heap is shared with the runner's own threads, which under QEMU 11 were seen to add 2–4 MB to
+        // one measurement late in a full run (never in isolation). A leak in Run grows the heap in every attempt; the
+        // smallest growth of up to three is what Run itself can be blamed for.
+        NativeMemory.Sample growth = default;
+        long allocated = 0;
+        for (int attempt = 1; attempt <= 3; attempt++)
         {
-            linear.Run(input, output, 1);
-        }
+            NativeMemory.Sample before = NativeMemory.Measure();
+            var clock = new Stopwatch();
+            long allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
+            clock.Start();
+            for (int i = 0; i < runs; i++)
+            {
+                linear.Run(input, output, 1);
+            }
 
-        clock.Stop();
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
-        NativeMemory.Sample growth = NativeMemory.Measure() - before;
-        TestContext.Out.WriteLine($"{runs} runs in {clock.Elapsed.TotalMilliseconds:F0} ms ({clock.Elapsed.TotalMicroseconds / runs:F2} µs each): {growth}, {allocated} managed bytes allocated");
+            clock.Stop();
+            allocated = GC.GetAllocatedBytesForCurrentThread() - allocatedBefore;
+            growth = NativeMemory.Measure() - before;
+            TestContext.Out.WriteLine($"attempt {attempt}: {runs} runs in {clock.Elapsed.TotalMilliseconds:F0} ms ({clock.Elapsed.TotalMicroseconds / runs:F2} µs each): {growth}, {allocated} managed bytes allocated");
+            if (allocated != 0 || (growth.MallocInUseBytes < MallocMarginBytes && growth.ResidentBytes < RssMarginBytes))
+            {
+                break;
+            }
+        }
 
         Assert.Multiple(() =>
         {

@@ -48,37 +48,9 @@ public sealed class OldCrashCaseTests
 
     private static (int ExitCode, string Output) RunChild()
     {
-        string self = Environment.ProcessPath ?? throw new InvalidOperationException("no process path");
-        // Under qemu-user the child must be started through the emulator again (there is no binfmt_misc); the test
-        // driver names it, e.g. "qemu-aarch64-static -L /usr/aarch64-linux-gnu -cpu max".
-        string launcher = Environment.GetEnvironmentVariable("XNNKLEIDI_TEST_LAUNCHER") ?? "";
-        if (TestEnvironment.IsEmulated && launcher.Length == 0)
-        {
-            Assert.Fail("XNNKLEIDI_TEST_LAUNCHER must name the QEMU command line under emulation (build.cake sets it)");
-        }
-
-        string[] launcherParts = launcher.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        var start = new ProcessStartInfo(launcherParts.Length > 0 ? launcherParts[0] : self)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string argument in launcherParts.Skip(1))
-        {
-            start.ArgumentList.Add(argument);
-        }
-        if (launcherParts.Length > 0)
-        {
-            start.ArgumentList.Add(self);
-        }
+        ProcessStartInfo start = ChildProcess.StartInfoForThisExecutable();
         start.Environment[ProbeVariable] = "1";
-
-        using Process child = Process.Start(start) ?? throw new InvalidOperationException("could not start the child");
-        Task<string> error = child.StandardError.ReadToEndAsync();
-        string output = child.StandardOutput.ReadToEnd();
-        child.WaitForExit();
-        return (child.ExitCode, output + error.Result);
+        return ChildProcess.Run(start);
     }
 
     /// <summary>fp32 → convert with the qc4w flag → fully connected with qc8w weights: the graph that crashed.</summary>

@@ -36,6 +36,11 @@ internal static class InfoCommand
             {
                 packing[p.Scheme] = new JsonObject { ["available"] = p.Available, ["reason"] = p.Reason, ["kernel"] = p.Kernel };
             }
+            var families = new JsonObject();
+            foreach ((string scheme, string? oneRow, string? manyRows) in native.LoadError == null ? KernelFamilies() : [])
+            {
+                families[scheme] = new JsonObject { ["m1"] = oneRow, ["mGreaterThan1"] = manyRows };
+            }
             var root = new JsonObject
             {
                 ["rid"] = HostInfo.Rid,
@@ -45,6 +50,11 @@ internal static class InfoCommand
                 ["buildInfo"] = native.BuildInfo,
                 ["cpuFeatures"] = new JsonArray([.. native.CpuFeatures.Select(f => (JsonNode?)JsonValue.Create(f))]),
                 ["activationPacking"] = packing,
+                ["sme"] = native.LoadError == null && XnnKleidiLibrary.CpuFeatures.HasFlag(CpuFeatures.ArmSme),
+                ["sme2"] = native.LoadError == null && XnnKleidiLibrary.CpuFeatures.HasFlag(CpuFeatures.ArmSme2),
+                ["smeVectorLengthBits"] = native.LoadError == null ? XnnKleidiLibrary.SmeVectorLengthBits : 0,
+                ["maxArmKernelFamily"] = native.LoadError == null ? FamilyName(XnnKleidiLibrary.MaxArmKernelFamily) : null,
+                ["kernelFamily"] = families,
                 ["error"] = native.LoadError,
             };
             Console.Out.WriteLine(root.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
@@ -71,7 +81,37 @@ internal static class InfoCommand
                 Markup.Escape(p.Available ? p.Kernel ?? p.Reason : p.Reason));
         }
         console.Write(table);
+        int svl = XnnKleidiLibrary.SmeVectorLengthBits;
+        console.MarkupLine(Markup.Escape(
+            $"SME: {(XnnKleidiLibrary.CpuFeatures.HasFlag(CpuFeatures.ArmSme) ? "yes" : "no")}, " +
+            $"SME2: {(XnnKleidiLibrary.CpuFeatures.HasFlag(CpuFeatures.ArmSme2) ? "yes" : "no")}, " +
+            $"streaming vector length: {(svl == 0 ? "none" : $"{svl} bits")} (SME and SME2 as XNNPACK sees them, after any cap; the length is the CPU's), " +
+            $"kernel-family cap: {FamilyName(XnnKleidiLibrary.MaxArmKernelFamily) ?? "none"} ({XnnKleidiLibrary.MaxArmKernelFamilyVariable})"));
+        Table familyTable = new Table().Border(TableBorder.Rounded).Title("[bold]Kernel family per scheme (activation packing on)[/]");
+        familyTable.AddColumn("Scheme").AddColumn("M = 1").AddColumn("M > 1");
+        foreach ((string scheme, string? oneRow, string? manyRows) in KernelFamilies())
+        {
+            familyTable.AddRow(scheme, oneRow ?? "-", manyRows ?? "-");
+        }
+        console.Write(familyTable);
         ReportTable.WriteEmulationWarning(console, new Bench.HostSummary(HostInfo.Rid, HostInfo.CpuName, "", native.BuildInfo, HostInfo.EmulationReason, ""));
         return 0;
     }
+
+    /// <summary>
+    /// The family each scheme's layer would run with packing on, for one row and for more (a small layer is built to
+    /// ask it; null entries on other architectures than arm64).
+    /// </summary>
+    private static IEnumerable<(string Scheme, string? OneRow, string? ManyRows)> KernelFamilies()
+    {
+        foreach (WeightScheme scheme in new[] { WeightScheme.Qc8w, WeightScheme.Qc4w, WeightScheme.Qb4w, WeightScheme.F32 })
+        {
+            const int K = 64, N = 8;
+            using Linear linear = Linear.Create(K, N, new float[K * N], scheme,
+                options: new LinearOptions { ActivationPacking = ActivationPacking.On });
+            yield return (scheme.ToString().ToLowerInvariant(), FamilyName(linear.GetKernelFamily(1)), FamilyName(linear.GetKernelFamily(17)));
+        }
+    }
+
+    private static string? FamilyName(ArmKernelFamily? family) => family is { } value ? XnnKleidiLibrary.GetName(value) : null;
 }

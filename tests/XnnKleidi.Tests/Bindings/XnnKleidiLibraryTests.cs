@@ -46,6 +46,29 @@ public sealed class XnnKleidiLibraryTests
             Is.EqualTo(new[] { "neon", "i8mm", "avx2" }));
 
     [Test]
+    public void ArmKernelFamily_IsTheGeneratedEnumWithoutItsNoCapValue()
+    {
+        int[] generatedValues = [.. Enum.GetValues<xnnkleidi_arm_isa>()
+            .Where(isa => isa != xnnkleidi_arm_isa.xnnkleidi_arm_isa_unlimited).Select(isa => (int)isa)];
+        Assert.That(Enum.GetValues<ArmKernelFamily>().Select(family => (int)family), Is.EquivalentTo(generatedValues));
+    }
+
+    [Test]
+    public unsafe void ArmKernelFamilyNames_AreTheNamesTheNativeParserTakes()
+    {
+        foreach (ArmKernelFamily family in Enum.GetValues<ArmKernelFamily>())
+        {
+            byte[] name = System.Text.Encoding.ASCII.GetBytes(XnnKleidiLibrary.GetName(family) + "\0");
+            fixed (byte* text = name)
+            {
+                Assert.That((int)NativeMethods.xnnkleidi_parse_arm_isa((sbyte*)text), Is.EqualTo((int)family), XnnKleidiLibrary.GetName(family));
+            }
+        }
+
+        Assert.That(XnnKleidiLibrary.ArmKernelFamilyNames, Is.EqualTo(new[] { "sme2", "sme", "i8mm", "dotprod", "neon" }));
+    }
+
+    [Test]
     public void CpuFeatures_AreTheBitsTheNativeLibraryReports()
     {
         CpuFeatures reported = XnnKleidiLibrary.CpuFeatures;
