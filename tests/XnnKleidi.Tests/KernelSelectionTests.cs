@@ -148,11 +148,17 @@ public sealed class KernelSelectionTests
             Assert.That(timing.UnpackedRuns, Is.GreaterThanOrEqualTo(1));
             Assert.That(timing.PackedTime, Is.GreaterThan(TimeSpan.Zero));
             Assert.That(timing.UnpackedTime, Is.GreaterThan(TimeSpan.Zero));
-            // The loop stops at the first pair of runs that ends past the budget. Allow that pair, the warm-up
-            // runs (first runs size buffers) and scheduling noise, which QEMU makes much larger.
-            Assert.That(
-                timing.TotalTime,
-                Is.LessThanOrEqualTo(budget + (6 * (timing.PackedTime + timing.UnpackedTime)) + TimeSpan.FromMilliseconds(TestEnvironment.IsEmulated ? 250 : 25)));
+            // Runs are timed in pairs until the budget has passed or the run cap is reached, so fewer runs than the
+            // cap mean the budget was spent. How far a loaded machine overshoots it is not asserted: a test that
+            // depends on the machine's speed fails on someone else's.
+            Assert.That(timing.PackedRuns, Is.EqualTo(timing.UnpackedRuns), "runs alternate in pairs");
+            Assert.That(timing.PackedRuns, Is.LessThanOrEqualTo(4096));
+            if (timing.PackedRuns < 4096)
+            {
+                Assert.That(timing.TotalTime, Is.GreaterThanOrEqualTo(budget), "it stopped before the cap, so only at the budget");
+            }
+
+            Assert.That(timing.TotalTime, Is.GreaterThanOrEqualTo(timing.PackedTime + timing.UnpackedTime), "the total holds at least the two medians' runs");
             Assert.That(linear.ActivationPackingActive, Is.EqualTo(timing.PackedIsFaster));
             Assert.That(linear.OperatorNames, Is.EqualTo(ExpectedNames(timing.PackedIsFaster ? "QP8" : "QD8", scheme)));
             Assert.That(linear.PackingFallbackReason, timing.PackedIsFaster ? Is.Null : Does.StartWith("Auto chose QD8"));
