@@ -112,21 +112,10 @@ internal static class BenchCommand
             Arity = ArgumentArity.OneOrMore,
             DefaultValueFactory = _ => [],
         };
-        var plot = new Option<string?>("--plot")
-        {
-            Description = "Write two charts: to FILE.png or FILE.svg each runner's p50 relative to packing off per layer " +
-                          "(packing on with its 95 % interval, auto, the C harness, ONNX Runtime), and to FILE-p50.png|.svg the " +
-                          "p50 per layer with packing off/on/auto side by side.",
-            HelpName = "FILE.png|FILE.svg",
-        };
-        plot.Validators.Add(r =>
-        {
-            string? value = r.GetValueOrDefault<string?>();
-            if (value != null && !value.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !value.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
-            {
-                r.AddError($"--plot: '{value}' must end in .png or .svg");
-            }
-        });
+        Option<string?> plot = OptionParsing.ChartPathOption(
+            "Write two charts: to FILE.png or FILE.svg each runner's p50 relative to packing off per layer " +
+            "(packing on with its 95 % interval, auto, the C harness, ONNX Runtime), and to FILE-p50.png|.svg the " +
+            "p50 per layer with packing off/on/auto side by side.");
         Option<int> blockSize = new Option<int>("--block-size")
         {
             Description = "qb4w block size along K (a multiple of 32 for XNNPACK; a power of two >= 16 for ONNX Runtime).",

@@ -28,19 +28,8 @@ internal static class CompareCommand
             Arity = ArgumentArity.OneOrMore,
             DefaultValueFactory = _ => [],
         };
-        var plot = new Option<string?>("--plot")
-        {
-            Description = "Write a chart of the model totals, runs side by side, to FILE.png or FILE.svg.",
-            HelpName = "FILE.png|FILE.svg",
-        };
-        plot.Validators.Add(r =>
-        {
-            string? value = r.GetValueOrDefault<string?>();
-            if (value != null && !value.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !value.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
-            {
-                r.AddError($"--plot: '{value}' must end in .png or .svg");
-            }
-        });
+        Option<string?> plot = OptionParsing.ChartPathOption(
+            "Write a chart of the model totals, runs side by side, to FILE.png or FILE.svg.");
         var command = new Command("compare",
             "Merge model runs from several devices or builds into one side-by-side table (markdown on standard output): device " +
             "and CPU features, packing mode, the model total, one layer's GEMM p50 and the total's on/off ratio.\n\n" +

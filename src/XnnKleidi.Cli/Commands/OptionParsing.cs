@@ -92,4 +92,23 @@ internal static class OptionParsing
         });
         return option;
     }
+
+    /// <summary>A `--plot FILE.png|FILE.svg` option: the chart's format follows the file's extension, so no other is accepted.</summary>
+    public static Option<string?> ChartPathOption(string description)
+    {
+        var option = new Option<string?>("--plot")
+        {
+            Description = description,
+            HelpName = "FILE.png|FILE.svg",
+        };
+        option.Validators.Add(result =>
+        {
+            string? value = result.GetValueOrDefault<string?>();
+            if (value != null && !value.EndsWith(".png", StringComparison.OrdinalIgnoreCase) && !value.EndsWith(".svg", StringComparison.OrdinalIgnoreCase))
+            {
+                result.AddError($"--plot: '{value}' must end in .png or .svg");
+            }
+        });
+        return option;
+    }
 }
