@@ -53,7 +53,7 @@ public class OutputTests
         using var json = JsonDocument.Parse(RecordWriters.ToJson(SampleReport()));
         JsonElement[] records = [.. json.RootElement.EnumerateArray()];
         Assert.That(records.Select(r => r.GetProperty("schemaVersion").GetInt32()), Is.All.EqualTo(RecordWriters.SchemaVersion));
-        Assert.That(RecordWriters.SchemaVersion, Is.EqualTo(2));
+        Assert.That(RecordWriters.SchemaVersion, Is.EqualTo(3));
         // Three samples are too few for a 95 % interval of the median: no interval record, and the case is unstable.
         Assert.That(records.Select(r => r.GetProperty("metric").GetString()), Has.None.StartWith("p50_ci95"));
         Assert.That(records[0].GetProperty("stable").GetBoolean(), Is.False);

@@ -29,6 +29,8 @@ internal sealed class StubLayer(float[] output, IReadOnlyList<string>? operators
 
     public string? Kernel => null;
 
+    public ArmKernelFamily? KernelFamily => null;
+
     public uint RuntimeFlags => flags;
 
     public string? Note => null;

@@ -48,7 +48,14 @@ internal sealed class BenchEngine
         ArgumentNullException.ThrowIfNull(report);
         if (options.ComparePeak && !options.Check)
         {
-            MeasurePeaks(report, harness);
+            if (options.KnownPeaks is { } known)
+            {
+                report.Peaks.AddRange(known);
+            }
+            else
+            {
+                MeasurePeaks(report, harness);
+            }
         }
 
         foreach (LayerShape shape in options.Shapes)
@@ -197,6 +204,7 @@ internal sealed class BenchEngine
                     result.PackingActive = managed.PackingActive;
                     result.FallbackReason = managed.FallbackReason;
                     result.Kernel = managed.Kernel;
+                    result.KernelFamily = managed.KernelFamily;
                     result.Note = managed.Note;
                     result.Check = reference.Check(managed.Output, Reference.ActivationQuantizationOf(scheme));
                 }
@@ -310,6 +318,7 @@ internal sealed class BenchEngine
             native.Operators = layer.Operators;
             native.PackingActive = managed.PackingActive;
             native.Kernel = managed.Kernel;
+            native.KernelFamily = managed.KernelFamily;
             if (LikeForLike.Mismatch(managed, layer) is { } mismatch)
             {
                 native.Error = mismatch;
@@ -431,28 +440,43 @@ internal sealed class BenchEngine
         }
     }
 
+    /// <summary>
+    /// Links each managed case to its measured comparators of the same shape, scheme and threads: the C harness with
+    /// the same packing, ONNX Runtime and its 7-bit variant.
+    /// </summary>
+    internal static void LinkCounterparts(IReadOnlyList<CaseResult> cases)
+    {
+        ArgumentNullException.ThrowIfNull(cases);
+        foreach (CaseResult c in cases.Where(c => c.Backend == Backend.XnnKleidi && c.Statistics != null))
+        {
+            c.NativeCounterpart = FindMeasured(cases, c, Backend.Native, c.Packing);
+            c.OrtCounterpart = FindMeasured(cases, c, Backend.OnnxRuntime, null);
+            c.OrtReducedRangeCounterpart = FindMeasured(cases, c, Backend.OnnxRuntimeReducedRange, null);
+        }
+    }
+
+    private static CaseResult? FindMeasured(IReadOnlyList<CaseResult> cases, CaseResult c, Backend backend, ActivationPacking? packing) =>
+        cases.FirstOrDefault(o =>
+            o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads && o.Backend == backend &&
+            o.Packing == packing && o.Statistics != null);
+
     /// <summary>Ratios between cases, each case's comparators, and its share of the peaks measured in this run.</summary>
     private static void Derive(BenchReport report)
     {
         List<CaseResult> cases = report.Cases;
-        CaseResult? Find(CaseResult c, Backend backend, ActivationPacking? packing) => cases.FirstOrDefault(o =>
-            o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads && o.Backend == backend &&
-            o.Packing == packing && o.Statistics != null);
+        LinkCounterparts(cases);
         foreach (CaseResult c in cases.Where(c => c.Statistics != null))
         {
             double p50 = c.Statistics!.P50;
-            if (c.Backend is Backend.XnnKleidi or Backend.Native && c.Packing == ActivationPacking.On && Find(c, c.Backend, ActivationPacking.Off) is { } off)
+            if (c.Backend is Backend.XnnKleidi or Backend.Native && c.Packing == ActivationPacking.On && FindMeasured(cases, c, c.Backend, ActivationPacking.Off) is { } off)
             {
                 c.OnOffRatio = p50 / off.Statistics!.P50;
             }
 
             if (c.Backend == Backend.XnnKleidi)
             {
-                c.NativeCounterpart = Find(c, Backend.Native, c.Packing);
                 c.ManagedNativeRatio = c.NativeCounterpart is { } native ? p50 / native.Statistics!.P50 : null;
-                c.OrtCounterpart = Find(c, Backend.OnnxRuntime, null);
                 c.SpeedupOverOrt = c.OrtCounterpart is { } ort ? ort.Statistics!.P50 / p50 : null;
-                c.OrtReducedRangeCounterpart = Find(c, Backend.OnnxRuntimeReducedRange, null);
                 c.SpeedupOverOrtReducedRange = c.OrtReducedRangeCounterpart is { } reduced ? reduced.Statistics!.P50 / p50 : null;
             }
 

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.Json.Serialization;
 using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Bench;
@@ -36,6 +37,16 @@ internal sealed record BenchOptions
     public bool ComparePeak { get; init; }
     public int BlockSize { get; init; } = BenchData.DefaultBlockSize;
     public uint Seed { get; init; } = 42;
+    /// <summary>
+    /// The Arm kernel families to compare, each capped in its own process (see <see cref="KernelFamilyRuns"/>); empty
+    /// for a run under whatever cap this process has.
+    /// </summary>
+    public IReadOnlyList<ArmKernelFamily> KernelFamilies { get; init; } = [];
+    /// <summary>
+    /// Peaks already measured on this CPU under the same cap, used instead of measuring them again; null to measure.
+    /// The kernel-family runs pass them from the first process of a family to its later ones.
+    /// </summary>
+    public IReadOnlyList<PeakResult>? KnownPeaks { get; init; }
 }
 
 /// <summary>
@@ -67,6 +78,15 @@ internal sealed class CaseResult
     public string? Error { get; set; }
     /// <summary>A remark that does not make the case fail (e.g. what Auto chose).</summary>
     public string? Note { get; set; }
+    /// <summary>The cap on the Arm kernel families this case ran under (<c>--kernel-family</c>), or null for none.</summary>
+    public ArmKernelFamily? KernelFamilyCap { get; set; }
+    /// <summary>The Arm kernel family the layer runs at this batch, as <see cref="Linear.GetKernelFamily"/> says; null off Arm.</summary>
+    public ArmKernelFamily? KernelFamily { get; set; }
+    /// <summary>
+    /// p50 under this case's kernel-family cap over p50 of the same case under the first family asked for (&lt; 1:
+    /// this family is faster); null for the first family and without <c>--kernel-family</c>.
+    /// </summary>
+    public double? FamilyRatio { get; set; }
 
     /// <summary>Whether the median's confidence interval stayed wider than <see cref="TimingStatistics.StableHalfWidth"/>: no target is evaluated on it.</summary>
     public bool Unstable => Statistics is { IsStable: false };
@@ -82,11 +102,16 @@ internal sealed class CaseResult
     public double? SpeedupOverOrt { get; set; }
     /// <summary>ONNX Runtime's p50 with 7-bit weights over this case's p50.</summary>
     public double? SpeedupOverOrtReducedRange { get; set; }
+    // The counterparts are not serialized: a kernel-family run hands its cases to the parent process as JSON, and
+    // the parent links them again from the cases themselves (KernelFamilyRuns.Relink), so the document stays a list.
     /// <summary>The C harness's case of the same layer (managed cases only), once measured.</summary>
+    [JsonIgnore]
     public CaseResult? NativeCounterpart { get; set; }
     /// <summary>ONNX Runtime's case of the same layer (managed cases only).</summary>
+    [JsonIgnore]
     public CaseResult? OrtCounterpart { get; set; }
     /// <summary>ONNX Runtime's case with 7-bit weights (managed qc8w cases on x64 only).</summary>
+    [JsonIgnore]
     public CaseResult? OrtReducedRangeCounterpart { get; set; }
     /// <summary>The peak probe of the instruction family this case's kernel uses (see <see cref="PeakProbes.FamilyOf"/>).</summary>
     public string? OwnPeakFamily { get; set; }
@@ -96,6 +121,9 @@ internal sealed class CaseResult
     public string? FastestPeakFamily { get; set; }
     /// <summary>GOP/s as a percentage of threads x the fastest family's peak, when that is not the own family.</summary>
     public double? PercentOfFastestPeak { get; set; }
+    /// <summary>The same case under the first kernel family asked for, which <see cref="FamilyRatio"/> divides by.</summary>
+    [JsonIgnore]
+    public CaseResult? FamilyBaseline { get; set; }
 
     public string Quantization => Scheme switch
     {

@@ -7,8 +7,11 @@ namespace XnnKleidi.Cli.Bench;
 /// </summary>
 internal static class ComparatorGate
 {
-    /// <summary>Null when the ratio of <paramref name="ours"/> to <paramref name="other"/> counts; else why it does not, in a few words.</summary>
-    public static string? WhyNotCounted(CaseResult ours, CaseResult? other)
+    /// <summary>
+    /// Null when the ratio of <paramref name="ours"/> to <paramref name="other"/> counts; else why it does not, in a
+    /// few words that call the comparator <paramref name="otherName"/> (by default its <see cref="ShortName"/>).
+    /// </summary>
+    public static string? WhyNotCounted(CaseResult ours, CaseResult? other, string? otherName = null)
     {
         ArgumentNullException.ThrowIfNull(ours);
         if (other?.Statistics == null || ours.Statistics == null)
@@ -16,7 +19,7 @@ internal static class ComparatorGate
             return "not measured";
         }
 
-        string name = ShortName(other);
+        string name = otherName ?? ShortName(other);
         if (ours.Check is not { } ourCheck)
         {
             return "our output was not checked";

@@ -12,6 +12,9 @@ internal interface IManagedLayer : ILayerRunner
     /// <summary>The KleidiAI kernel when packing runs, else the GEMM operator's name.</summary>
     string? Kernel { get; }
 
+    /// <summary>The Arm kernel family the layer runs at its batch (<see cref="Linear.GetKernelFamily"/>); null off Arm.</summary>
+    ArmKernelFamily? KernelFamily { get; }
+
     /// <summary>The XNNPACK runtime flags the layer was created with, for the C harness to match.</summary>
     uint RuntimeFlags { get; }
 

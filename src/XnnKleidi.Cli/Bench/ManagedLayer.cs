@@ -65,6 +65,8 @@ internal sealed class ManagedLayer : IManagedLayer
     public string? Kernel => linear.GetKleidiAIKernelName(batch)
         ?? linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
 
+    public ArmKernelFamily? KernelFamily => linear.GetKernelFamily(batch);
+
     // The layer's own value, so that the C harness builds the runtime this Linear runs with.
     public uint RuntimeFlags => linear.NativeRuntimeFlags;
 

@@ -82,10 +82,12 @@ internal static class Targets
         report.Targets.Add(new TargetVerdict(target, Where(ours), measured, threshold, met, whyNot ?? needed));
     }
 
+    /// <summary>How a target names its case: shape, scheme, packing, threads, and the kernel-family cap when there is one.</summary>
     public static string Where(CaseResult c)
     {
         ArgumentNullException.ThrowIfNull(c);
+        string cap = c.KernelFamilyCap is { } family ? ", kernel family " + XnnKleidiLibrary.GetName(family) : "";
         return FormattableString.Invariant(
-            $"{c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} packing {c.PackingName}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}");
+            $"{c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} packing {c.PackingName}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}{cap}");
     }
 }

@@ -137,6 +137,16 @@ internal static class BenchCommand
         {
             Description = "No progress bar and no tables: only the one-line summary (and the files asked for).",
         };
+        Option<List<ArmKernelFamily>> kernelFamily = OptionParsing.ListOption(
+            "--kernel-family",
+            "Arm only: run every case under each cap on the kernel families (as XNNKLEIDI_MAX_ARM_ISA would), side by " +
+            "side, e.g. sme2,i8mm; the table and JSON give each p50 over the first family's. Each family runs in processes " +
+            $"of its own; under qemu-user, {KernelFamilyRuns.EmulatorVariable} must name the emulator command " +
+            "(e.g. \"qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max\").",
+            "sme2,sme,i8mm,dotprod,neon",
+            item => OptionParsing.EnumItem(item, "kernel family", ArmKernelFamily.Sme2, ArmKernelFamily.Sme, ArmKernelFamily.I8mm, ArmKernelFamily.Dotprod, ArmKernelFamily.Neon));
+        // The request file of one family's share of a --kernel-family run; only the CLI itself passes it.
+        var kernelFamilyChild = new Option<string?>(KernelFamilyRuns.ChildOption) { Hidden = true };
         Option<string?> model = ModelCommand.CreateOption();
         Option<int?> checkRows = ModelCommand.CreateCheckRowsOption();
 
@@ -147,15 +157,27 @@ internal static class BenchCommand
             "  xnnkleidi bench --shape 197x768x3072 --shape 1x768x768 --scheme qc8w,qb4w --iterations 200\n" +
             "  xnnkleidi bench --preset all --check --quiet\n" +
             "  xnnkleidi bench --preset mobilebert --format json --out mobilebert.json --plot mobilebert.png\n" +
+            "  xnnkleidi bench --preset vit-b16 --scheme qc8w,qc4w,qb4w --packing off,on --kernel-family sme2,i8mm\n" +
             "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json --plot vit.png")
         {
             preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
-            blockSize, seed, quiet, model, checkRows,
+            blockSize, seed, quiet, kernelFamily, model, checkRows, kernelFamilyChild,
         };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(kernelFamilyChild) is { } requestPath)
+            {
+                return RunKernelFamilyChild(requestPath);
+            }
+
+            List<ArmKernelFamily> families = parse.GetValue(kernelFamily) ?? [];
             if (parse.GetValue(model) is { } modelName)
             {
+                if (families.Count > 0)
+                {
+                    throw new UsageException("bench: --kernel-family is for --preset and --shape runs, not --model");
+                }
+
                 OutputFormat modelStdout = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
                 var modelOutputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, modelStdout).ToString().ToLowerInvariant())).ToList();
                 foreach (string path in modelOutputs.Select(o => o.Path).Append(parse.GetValue(plot)).OfType<string>())
@@ -219,7 +241,13 @@ internal static class BenchCommand
                 ComparePeak = comparisons.Contains(CompareWith.Peak),
                 BlockSize = parse.GetValue(blockSize),
                 Seed = parse.GetValue(seed),
+                KernelFamilies = families,
             };
+            if (families.Count > 0 && parse.GetValue(plot) != null)
+            {
+                throw new UsageException("bench: --plot does not draw --kernel-family runs; write them with --out FILE.json or FILE.csv");
+            }
+
             OutputFormat stdoutFormat = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
             var outputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, stdoutFormat))).ToList();
             string? plotPath = parse.GetValue(plot);
@@ -291,71 +319,34 @@ internal static class BenchCommand
     private static int Run(BenchOptions options, OutputFormat stdoutFormat, List<(string Path, OutputFormat Format)> outputs, string? plotPath, bool quiet)
     {
         IAnsiConsole console = ConsoleFactory.Create();
-        // The features select the peak probes and name each GEMM's instruction family.
-        HostSummary host = HostSummaryFactory.Create() with
-        {
-            Features = CpuFeaturesOrNone(),
-            Architecture = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture,
-        };
-        string? emulationNote = null;
-        if (host.EmulationReason != null && (options.CompareNative || options.CompareOrt || options.ComparePeak))
-        {
-            // Under qemu-user the comparisons cannot run, and would mean nothing if they did:
-            // an arm64 child process (the C harness, the peak probe) needs binfmt_misc to start,
-            // and ONNX Runtime 1.31.1 dies with SIGSEGV creating a session under QEMU 7.2.
-            // The peak families are still identified from the CPU features; none is timed.
-            options = options with { CompareNative = false, CompareOrt = false };
-            emulationNote = "--compare native,ort is ignored under emulation (the C harness cannot start without binfmt_misc, and ONNX Runtime " +
-                            "crashes under qemu-user); peak families are identified, not timed";
-        }
-        var report = new BenchReport { Options = options, Host = host };
-        if (emulationNote != null)
-        {
-            report.Notes.Add(emulationNote);
-        }
-
+        HostSummary host = CurrentHost();
         if (host.EmulationReason != null && !quiet)
         {
             ReportTable.WriteEmulationWarning(console, host);
         }
 
-        NativeHarness? harness = null;
-        if ((options.CompareNative || options.ComparePeak) && !options.Check && host.EmulationReason == null)
+        BenchReport report;
+        if (options.KernelFamilies.Count > 0)
         {
-            try
+            if (KernelFamilyRuns.WhyNot(options.KernelFamilies, host.Architecture, host.Features, MaxArmKernelFamilyOrNone()) is { } whyNot)
             {
-                harness = NativeHarness.Start();
+                throw new UsageException(whyNot);
             }
-            catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or System.ComponentModel.Win32Exception)
+
+            if (host.EmulationReason != null && string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(KernelFamilyRuns.EmulatorVariable)))
             {
-                report.Notes.Add($"native/peak comparison unavailable: {e.Message}");
+                throw new UsageException(
+                    $"--kernel-family runs each family in a process of its own, and this CPU is emulated ({host.EmulationReason}): " +
+                    $"name the emulator command in {KernelFamilyRuns.EmulatorVariable}, e.g. \"qemu-aarch64 -L /usr/aarch64-linux-gnu -cpu max\"");
             }
+
+            Action<string>? progress = quiet ? null : line => Console.Error.WriteLine(line);
+            report = KernelFamilyRuns.Run(options, host, progress);
         }
-        try
+        else
         {
-            var engine = new BenchEngine(options, ManagedLayer.Create);
-            bool showProgress = !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive;
-            if (showProgress)
-            {
-                console.Progress()
-                    .AutoClear(true)
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
-                    .Start(context =>
-                    {
-                        ProgressTask task = context.AddTask("bench", maxValue: engine.GroupCount);
-                        engine.Run(report, harness, description => task.Description = Markup.Escape(description), () => task.Increment(1));
-                    });
-            }
-            else
-            {
-                engine.Run(report, harness, null, null);
-            }
+            report = Measure(options, host, console, showProgress: !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive);
         }
-        finally
-        {
-            harness?.Dispose();
-        }
-        Targets.Evaluate(report);
 
         foreach ((string? path, OutputFormat format) in outputs)
         {
@@ -388,6 +379,119 @@ internal static class BenchCommand
             summaryWriter.WriteLine($"note: the CPU is emulated ({host.EmulationReason}); timings would be meaningless.");
         }
         return report.CheckFailed && options.Check ? Program.Failed : 0;
+    }
+
+    /// <summary>The machine and library this process sees; the features select the peak probes and name each GEMM's family.</summary>
+    private static HostSummary CurrentHost() => HostSummaryFactory.Create() with
+    {
+        Features = CpuFeaturesOrNone(),
+        Architecture = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture,
+    };
+
+    /// <summary>The cap in force in this process, or none (also when the library cannot load: the run reports that).</summary>
+    private static ArmKernelFamily? MaxArmKernelFamilyOrNone()
+    {
+        try
+        {
+            return XnnKleidiLibrary.MaxArmKernelFamily;
+        }
+        catch (Exception e) when (e is DllNotFoundException or InvalidOperationException or BadImageFormatException or EntryPointNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Runs the cases of <paramref name="options"/> in this process, under the cap this process has; a kernel-family
+    /// child names that cap in <paramref name="kernelFamilyCap"/>, and its cases (and their targets) carry it.
+    /// </summary>
+    private static BenchReport Measure(BenchOptions options, HostSummary host, IAnsiConsole console, bool showProgress, ArmKernelFamily? kernelFamilyCap = null)
+    {
+        string? emulationNote = null;
+        if (host.EmulationReason != null && (options.CompareNative || options.CompareOrt || options.ComparePeak))
+        {
+            // Under qemu-user the comparisons cannot run, and would mean nothing if they did:
+            // an arm64 child process (the C harness, the peak probe) needs binfmt_misc to start,
+            // and ONNX Runtime 1.31.1 dies with SIGSEGV creating a session under QEMU 7.2.
+            // The peak families are still identified from the CPU features; none is timed.
+            options = options with { CompareNative = false, CompareOrt = false };
+            emulationNote = "--compare native,ort is ignored under emulation (the C harness cannot start without binfmt_misc, and ONNX Runtime " +
+                            "crashes under qemu-user); peak families are identified, not timed";
+        }
+        var report = new BenchReport { Options = options, Host = host };
+        if (emulationNote != null)
+        {
+            report.Notes.Add(emulationNote);
+        }
+
+        NativeHarness? harness = null;
+        bool needsHarness = options.CompareNative || (options.ComparePeak && options.KnownPeaks == null);
+        if (needsHarness && !options.Check && host.EmulationReason == null)
+        {
+            try
+            {
+                harness = NativeHarness.Start();
+            }
+            catch (Exception e) when (e is FileNotFoundException or InvalidOperationException or System.ComponentModel.Win32Exception)
+            {
+                report.Notes.Add($"native/peak comparison unavailable: {e.Message}");
+            }
+        }
+        try
+        {
+            var engine = new BenchEngine(options, ManagedLayer.Create);
+            if (showProgress)
+            {
+                console.Progress()
+                    .AutoClear(true)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn())
+                    .Start(context =>
+                    {
+                        ProgressTask task = context.AddTask("bench", maxValue: engine.GroupCount);
+                        engine.Run(report, harness, description => task.Description = Markup.Escape(description), () => task.Increment(1));
+                    });
+            }
+            else
+            {
+                engine.Run(report, harness, null, null);
+            }
+        }
+        finally
+        {
+            harness?.Dispose();
+        }
+        foreach (CaseResult c in report.Cases)
+        {
+            c.KernelFamilyCap = kernelFamilyCap;
+        }
+
+        Targets.Evaluate(report);
+        return report;
+    }
+
+    /// <summary>
+    /// One family's share of a --kernel-family run, in a child process: cap this process before anything loads the
+    /// library, run the cases of the request, and write what was measured to the response file. Exit code 0 when the
+    /// response was written (a failed check included: the parent judges it), 1 when it could not be.
+    /// </summary>
+    private static int RunKernelFamilyChild(string requestPath)
+    {
+        KernelFamilyRuns.Request request =
+            System.Text.Json.JsonSerializer.Deserialize<KernelFamilyRuns.Request>(File.ReadAllText(requestPath), KernelFamilyRuns.SerializerOptions)
+            ?? throw new InvalidOperationException($"{requestPath}: empty kernel-family request");
+        if (request.Protocol != KernelFamilyRuns.Protocol)
+        {
+            throw new InvalidOperationException($"{requestPath}: kernel-family request of protocol {request.Protocol}, this program speaks {KernelFamilyRuns.Protocol}");
+        }
+
+        XnnKleidiLibrary.SetMaxArmKernelFamily(request.Family);
+        HostSummary host = CurrentHost();
+        BenchReport report = Measure(request.Options, host, ConsoleFactory.Create(), showProgress: false, kernelFamilyCap: request.Family);
+        var response = new KernelFamilyRuns.Response(
+            KernelFamilyRuns.Protocol, request.Family, XnnKleidiLibrary.MaxArmKernelFamily, host, report.Cases, report.Peaks,
+            report.Targets, report.Notes);
+        File.WriteAllText(request.ResponsePath, System.Text.Json.JsonSerializer.Serialize(response, KernelFamilyRuns.SerializerOptions));
+        return 0;
     }
 
     /// <summary>

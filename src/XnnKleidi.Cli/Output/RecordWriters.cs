@@ -13,13 +13,15 @@ namespace XnnKleidi.Cli.Output;
 /// metric, actualValue, targetValue, arch, device, os), one per case and metric, plus the
 /// fields this benchmark adds: rid, cpuFeatures, threads, kernel, packing and the shape.
 /// Every record carries <see cref="SchemaVersion"/>; version 2 added the median's confidence interval and
-/// stability, each case's check, whether a ratio counts (and why not), and peaks per instruction family.
+/// stability, each case's check, whether a ratio counts (and why not), and peaks per instruction family; version 3
+/// the Arm kernel family a case ran (kernelFamily), its cap (kernelFamilyCap) and the family ratio of a
+/// --kernel-family run (metric kernel_family_p50_ratio, against kernelFamilyBaseline).
 /// CSV: one row per case with every statistic.
 /// </summary>
 internal static class RecordWriters
 {
     /// <summary>The version of the records' shape; raised whenever a field changes meaning or form.</summary>
-    public const int SchemaVersion = 2;
+    public const int SchemaVersion = 3;
 
     public static string ToJson(BenchReport report)
     {
@@ -78,6 +80,11 @@ internal static class RecordWriters
             yield return ("packing_on_off_p50_ratio", onOff, null);
         }
 
+        if (c.FamilyRatio is double familyRatio)
+        {
+            yield return ("kernel_family_p50_ratio", familyRatio, null);
+        }
+
         if (c.ManagedNativeRatio is double overhead)
         {
             yield return ("managed_native_p50_ratio", overhead, TargetFor(report, c, Targets.BindingOverhead));
@@ -101,8 +108,7 @@ internal static class RecordWriters
 
     private static double? TargetFor(BenchReport report, CaseResult c, string target)
     {
-        string where = FormattableString.Invariant(
-            $"{c.Shape.ShapeText} {c.Scheme.ToString().ToLowerInvariant()} packing {c.PackingName}, {c.Threads} thread{(c.Threads == 1 ? "" : "s")}");
+        string where = Targets.Where(c);
         return report.Targets.FirstOrDefault(t => t.Target.StartsWith(target, StringComparison.Ordinal) && t.Where == where && t.Met != null)?.Threshold;
     }
 
@@ -132,6 +138,8 @@ internal static class RecordWriters
         record["packing"] = c.PackingName;
         record["packingActive"] = c.PackingActive;
         record["packingFallbackReason"] = c.FallbackReason;
+        record["kernelFamily"] = c.KernelFamily is { } family ? XnnKleidiLibrary.GetName(family) : null;
+        record["kernelFamilyCap"] = c.KernelFamilyCap is { } cap ? XnnKleidiLibrary.GetName(cap) : null;
         record["shape"] = new JsonObject { ["m"] = c.Shape.M, ["k"] = c.Shape.K, ["n"] = c.Shape.N };
         record["samples"] = c.Statistics?.Count;
         record["stable"] = c.Statistics == null ? null : !c.Unstable;
@@ -147,6 +155,14 @@ internal static class RecordWriters
         if (comparator != null)
         {
             string? whyNot = ComparatorGate.WhyNotCounted(c, comparator);
+            record["ratioCounted"] = whyNot == null;
+            record["ratioNotCountedBecause"] = whyNot;
+        }
+
+        if (metric == "kernel_family_p50_ratio" && c.FamilyBaseline is { } baseline)
+        {
+            string? whyNot = ComparatorGate.WhyNotCounted(c, baseline, KernelFamilyRuns.BaselineName(baseline));
+            record["kernelFamilyBaseline"] = baseline.KernelFamilyCap is { } baselineCap ? XnnKleidiLibrary.GetName(baselineCap) : null;
             record["ratioCounted"] = whyNot == null;
             record["ratioNotCountedBecause"] = whyNot;
         }
@@ -172,6 +188,7 @@ internal static class RecordWriters
         "p99_us", "mean_us", "stddev_us", "gops", "own_peak_family", "percent_of_own_peak", "fastest_peak_family",
         "percent_of_fastest_peak", "on_off_ratio", "managed_native_ratio", "speedup_over_ort", "speedup_over_ort_reduce_range",
         "check", "check_worst_error_over_bound", "error", "rid", "cpu_features", "emulated",
+        "kernel_family", "kernel_family_cap", "kernel_family_ratio",
     ];
 
     public static string ToCsv(BenchReport report)
@@ -201,6 +218,9 @@ internal static class RecordWriters
                 c.Check switch { null => "", { Passed: true } => "pass", _ => "fail" },
                 c.Check is { } check && double.IsFinite(check.WorstRatio) ? Format.Number(check.WorstRatio, "0.####") : "",
                 c.Error ?? "", report.Host.Rid, report.Host.CpuFeatures, report.Host.EmulationReason != null ? "true" : "false",
+                c.KernelFamily is { } family ? XnnKleidiLibrary.GetName(family) : "",
+                c.KernelFamilyCap is { } cap ? XnnKleidiLibrary.GetName(cap) : "",
+                Format.Number(c.FamilyRatio, "0.###"),
             ];
             builder.AppendLine(string.Join(',', fields.Select(Quote)));
         }

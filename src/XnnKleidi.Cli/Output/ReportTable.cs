@@ -94,15 +94,22 @@ internal static class ReportTable
     private static void WriteTimingTable(IAnsiConsole console, BenchReport report)
     {
         var managed = report.Cases.Where(c => c.Backend == Backend.XnnKleidi).ToList();
+        string? familyRatioHeader = report.Options.KernelFamilies.Count > 1 ? "vs " + XnnKleidiLibrary.GetName(report.Options.KernelFamilies[0]) : null;
+        string[] headers = ["Ran", "p50 (95% CI)", "median", "p90", "p99", "check", "GOP/s", "% own peak", "% fastest", "on/off"];
         Table table = NewTable(
-            "per call, microseconds: p50 (its 95 % confidence interval) and friends",
-            "Ran", "p50 (95% CI)", "median", "p90", "p99", "check", "GOP/s", "% own peak", "% fastest", "on/off");
+            report, "per call, microseconds: p50 (its 95 % confidence interval) and friends",
+            familyRatioHeader == null ? headers : [.. headers, familyRatioHeader]);
         foreach (CaseResult c in managed)
         {
-            List<string> cells = KeyCells(c);
+            List<string> cells = KeyCells(report, c);
             if (c.Statistics is not { } s)
             {
                 cells.AddRange(["", $"[red]{Markup.Escape(Shorten(c.Error ?? "not measured"))}[/]", "", "", "", "", "", "", "", ""]);
+                if (familyRatioHeader != null)
+                {
+                    cells.Add("");
+                }
+
                 table.AddRow([.. cells]);
                 continue;
             }
@@ -120,6 +127,11 @@ internal static class ReportTable
                 c.PercentOfFastestPeak is double fastest ? Format.Number(fastest, "0") + " " + Markup.Escape(c.FastestPeakFamily ?? "") : "",
                 RatioMarkup(c.OnOffRatio, lowerIsBetter: true),
             ]);
+            if (familyRatioHeader != null)
+            {
+                cells.Add(FamilyRatioMarkup(c));
+            }
+
             table.AddRow([.. cells]);
         }
 
@@ -131,6 +143,21 @@ internal static class ReportTable
                            "reference, worst |error| / the bound of that runtime's own quantization (ok below 1). % own peak: GOP/s / " +
                            "(threads x the measured peak of the instruction family its kernel uses); % fastest: of the fastest family " +
                            "on this core, where that is another. on/off: p50 with packing on / off (< 1: packing pays).[/]");
+        if (familyRatioHeader != null)
+        {
+            console.MarkupLine($"[grey]{Markup.Escape(familyRatioHeader)}: p50 under the row's kernel-family cap / p50 of the same case " +
+                               "under the first family (< 1: this family is faster); * a ratio that counts as neither win nor loss " +
+                               "(an output outside its bound, or an unstable median).[/]");
+            foreach (string reason in managed
+                .Where(c => c.FamilyBaseline != null)
+                .Select(c => ComparatorGate.WhyNotCounted(c, c.FamilyBaseline, KernelFamilyRuns.BaselineName(c.FamilyBaseline!)) is { } why
+                    ? $"{Targets.Where(c)} vs {KernelFamilyRuns.BaselineName(c.FamilyBaseline!)}: {why}" : null)
+                .OfType<string>()
+                .Distinct())
+            {
+                console.MarkupLine($"[grey]*[/] {Markup.Escape(reason)}");
+            }
+        }
 
         bool anyNative = report.Cases.Any(c => c.Backend == Backend.Native);
         bool anyOrt = report.Cases.Any(c => c.Backend == Backend.OnnxRuntime);
@@ -140,26 +167,26 @@ internal static class ReportTable
             return;
         }
 
-        var headers = new List<string>();
+        var comparatorHeaders = new List<string>();
         if (anyNative)
         {
-            headers.AddRange(["C p50", "managed/C", "C check"]);
+            comparatorHeaders.AddRange(["C p50", "managed/C", "C check"]);
         }
 
         if (anyOrt)
         {
-            headers.AddRange(["ORT p50", "ORT/us", "ORT check"]);
+            comparatorHeaders.AddRange(["ORT p50", "ORT/us", "ORT check"]);
         }
 
         if (anyReducedRange)
         {
-            headers.AddRange(["ORT 7-bit p50", "ORT7/us", "ORT7 check"]);
+            comparatorHeaders.AddRange(["ORT 7-bit p50", "ORT7/us", "ORT7 check"]);
         }
 
-        Table comparators = NewTable("the same layer from C and in ONNX Runtime, run in turn with ours", [.. headers]);
+        Table comparators = NewTable(report, "the same layer from C and in ONNX Runtime, run in turn with ours", [.. comparatorHeaders]);
         foreach (CaseResult c in managed.Where(c => c.Statistics != null))
         {
-            List<string> cells = KeyCells(c);
+            List<string> cells = KeyCells(report, c);
             if (anyNative)
             {
                 cells.AddRange(ComparatorCells(c, c.NativeCounterpart ?? Counterpart(report, c, Backend.Native), c.ManagedNativeRatio));
@@ -202,10 +229,14 @@ internal static class ReportTable
 
     private static readonly string[] KeyHeaders = ["Model / layer", "MxKxN", "Scheme", "Thr", "Packing"];
 
-    private static Table NewTable(string title, params string[] headers)
+    /// <summary>The columns that name a case; a --kernel-family run adds the family.</summary>
+    private static IEnumerable<string> KeyHeadersOf(BenchReport report) =>
+        report.Options.KernelFamilies.Count > 0 ? KeyHeaders.Append("Family") : KeyHeaders;
+
+    private static Table NewTable(BenchReport report, string title, params string[] headers)
     {
         Table table = new Table().Border(TableBorder.Rounded).Title($"[bold]{Markup.Escape(title)}[/]");
-        foreach (string header in KeyHeaders.Concat(headers))
+        foreach (string header in KeyHeadersOf(report).Concat(headers))
         {
             table.AddColumn(new TableColumn(header).RightAligned());
         }
@@ -214,11 +245,45 @@ internal static class ReportTable
         return table;
     }
 
-    private static List<string> KeyCells(CaseResult c) =>
-    [
-        Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c),
-        c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), c.PackingName,
-    ];
+    private static List<string> KeyCells(BenchReport report, CaseResult c)
+    {
+        List<string> cells =
+        [
+            Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c),
+            c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), c.PackingName,
+        ];
+        if (report.Options.KernelFamilies.Count > 0)
+        {
+            cells.Add(FamilyText(c));
+        }
+
+        return cells;
+    }
+
+    /// <summary>The cap a case ran under, and the family that ran when it is a lower one (e.g. "i8mm (ran dotprod)").</summary>
+    internal static string FamilyText(CaseResult c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        if (c.KernelFamilyCap is not { } cap)
+        {
+            return "";
+        }
+
+        string capName = XnnKleidiLibrary.GetName(cap);
+        return c.KernelFamily is { } ran && ran != cap ? $"{capName} (ran {XnnKleidiLibrary.GetName(ran)})" : capName;
+    }
+
+    private static string FamilyRatioMarkup(CaseResult c)
+    {
+        if (c.FamilyRatio is not double ratio || c.FamilyBaseline is not { } baseline)
+        {
+            return "";
+        }
+
+        return ComparatorGate.WhyNotCounted(c, baseline, KernelFamilyRuns.BaselineName(baseline)) == null
+            ? RatioMarkup(ratio, lowerIsBetter: true)
+            : $"[grey]{Format.Ratio(ratio)}*[/]";
+    }
 
     private static string[] ComparatorCells(CaseResult ours, CaseResult? other, double? ratio) =>
     [
@@ -233,7 +298,7 @@ internal static class ReportTable
     private static void WriteCheckTable(IAnsiConsole console, BenchReport report)
     {
         Table table = new Table().Border(TableBorder.Rounded).Title("[bold]outputs against the float64 reference[/]");
-        foreach (string header in new[] { "Model / layer", "MxKxN", "Scheme", "Thr", "Packing", "Backend", "Ran", "worst |err|/tol", "result" })
+        foreach (string header in KeyHeadersOf(report).Concat(["Backend", "Ran", "worst |err|/tol", "result"]))
         {
             table.AddColumn(header);
         }
@@ -242,10 +307,9 @@ internal static class ReportTable
             string result = c.Error != null ? $"[red]{Markup.Escape(Shorten(c.Error))}[/]"
                 : c.Check is { Passed: false } failed ? $"[red]FAIL: {Markup.Escape(failed.Failure ?? "")}[/]"
                 : c.Check != null ? "[green]pass[/]" : "";
-            table.AddRow(
-                Markup.Escape($"{c.Shape.Model} {c.Shape.Layer}"), c.Shape.ShapeText, Scheme(c),
-                c.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture), c.PackingName, c.BackendName, ShortRan(c),
-                c.Check is { } check ? Format.Number(check.WorstRatio, "0.000") : "", result);
+            List<string> cells = KeyCells(report, c);
+            cells.AddRange([c.BackendName, ShortRan(c), c.Check is { } check ? Format.Number(check.WorstRatio, "0.000") : "", result]);
+            table.AddRow([.. cells]);
         }
         console.Write(table);
         int checkedCount = report.Cases.Count(c => c.Check != null);
@@ -259,23 +323,31 @@ internal static class ReportTable
     {
         var rows = report.Cases
             .Where(c => c.Backend == Backend.XnnKleidi && c.Operators.Count > 0)
-            .GroupBy(c => (c.Scheme, c.PackingName, Ops: string.Join(" -> ", c.Operators), c.Kernel, c.FallbackReason))
+            .GroupBy(c => (c.Scheme, c.PackingName, Family: FamilyText(c), Ops: string.Join(" -> ", c.Operators), c.Kernel, c.FallbackReason))
             .ToList();
         if (rows.Count == 0)
         {
             return;
         }
 
+        bool families = report.Options.KernelFamilies.Count > 0;
         Table table = new Table().Border(TableBorder.Rounded).Title("[bold]what ran[/]");
-        foreach (string header in new[] { "Scheme", "Packing", "Operators (XNNPACK profiling)", "Kernel", "Why not packed" })
+        string[] headers = ["Scheme", "Packing", "Operators (XNNPACK profiling)", "Kernel", "Why not packed"];
+        foreach (string header in families ? headers.Take(2).Append("Family").Concat(headers.Skip(2)) : headers)
         {
             table.AddColumn(header);
         }
 
-        foreach (IGrouping<(WeightScheme Scheme, string PackingName, string Ops, string? Kernel, string? FallbackReason), CaseResult>? row in rows)
+        foreach (var row in rows)
         {
-            table.AddRow(row.Key.Scheme.ToString().ToLowerInvariant(), row.Key.PackingName, Markup.Escape(row.Key.Ops),
-                Markup.Escape(row.Key.Kernel ?? ""), Markup.Escape(row.Key.FallbackReason ?? ""));
+            List<string> cells = [row.Key.Scheme.ToString().ToLowerInvariant(), row.Key.PackingName];
+            if (families)
+            {
+                cells.Add(Markup.Escape(row.Key.Family));
+            }
+
+            cells.AddRange([Markup.Escape(row.Key.Ops), Markup.Escape(row.Key.Kernel ?? ""), Markup.Escape(row.Key.FallbackReason ?? "")]);
+            table.AddRow([.. cells]);
         }
         console.Write(table);
     }
