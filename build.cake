@@ -522,6 +522,17 @@ Task("TestCli")
         RunTestExecutable("xnnkleidi bench --check linux-arm64/max", QemuAarch64(),
             $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" bench --preset vit-b16 --scheme qc8w --packing off,on,auto --check --quiet",
             EmulatedDotnetEnvironment("max"));
+        // Kernel families side by side: every ViT-B/16 layer, every quantized scheme, packing off and on, under the caps
+        // sme2 and i8mm, each in child processes of the CLI (started through the emulator again), every output checked.
+        // The JSON must then show that each cap took effect in its children: the families that ran per scheme and M.
+        var familyJson = artifactsDir.Combine("test").CombineWithFilePath("kernel-family-max.json");
+        var familyEnvironment = EmulatedDotnetEnvironment("max");
+        familyEnvironment["XNNKLEIDI_EMULATOR"] = $"{QemuAarch64()} -L /usr/aarch64-linux-gnu -cpu max";
+        RunTestExecutable("xnnkleidi bench --kernel-family sme2,i8mm --check linux-arm64/max", QemuAarch64(),
+            $"-L /usr/aarch64-linux-gnu -cpu max \"{app}\" bench --preset vit-b16 --scheme qc8w,qc4w,qb4w --packing off,on " +
+            $"--kernel-family sme2,i8mm --check --quiet --out \"{familyJson}\"",
+            familyEnvironment);
+        CheckKernelFamilies(familyJson.FullPath);
         // The whole ViT-B/16 forward pass with packing on (QP8, the path only Arm runs; off and auto are checked per
         // shape above), every layer with its own weights, each layer's output checked. Eight rows of each output (the
         // first, the last, evenly between; every column) keep the float64 reference, the slow part under emulation,
@@ -563,6 +574,34 @@ Task("TestCli")
         Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w; SME2 at 256 bits; families sme2, sme, sme2, sme2");
     }
 });
+
+// Which family each case of `bench --kernel-family sme2,i8mm` under QEMU max ran, from its JSON: packed, the sme2 cap runs
+// SME2 for qc8w and qb4w and SME for qc4w, the i8mm cap i8mm (dotprod for one row); unpacked (QD8), both run XNNPACK's i8mm.
+void CheckKernelFamilies(string path)
+{
+    using var document = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(path));
+    var seen = new HashSet<string>();
+    foreach (var record in document.RootElement.EnumerateArray())
+    {
+        if (record.GetProperty("metric").GetString() != "check_worst_error_over_tolerance")
+            continue;
+        string scheme = record.GetProperty("benchmarkModel").GetProperty("quantization").GetString().Split('-')[1];
+        string cap = record.GetProperty("kernelFamilyCap").GetString();
+        string packing = record.GetProperty("packing").GetString();
+        int m = record.GetProperty("shape").GetProperty("m").GetInt32();
+        string ran = record.GetProperty("kernelFamily").GetString();
+        string expected = packing == "off" ? "i8mm"
+            : cap == "sme2" ? (scheme == "qc4w" ? "sme" : "sme2")
+            : m == 1 ? "dotprod" : "i8mm";
+        if (ran != expected)
+            throw new CakeException($"{path}: {scheme} packing {packing} M={m} under the {cap} cap ran {ran}, expected {expected}");
+        seen.Add($"{cap}/{scheme}/{packing}/{(m == 1 ? "m1" : "m>1")}");
+    }
+    // 2 caps x 3 schemes x 2 packings x (M = 1, M > 1)
+    if (seen.Count != 24)
+        throw new CakeException($"{path}: {seen.Count} of the 24 cap/scheme/packing/M combinations were checked: {string.Join(", ", seen)}");
+    Console.WriteLine("kernel families linux-arm64/max: sme2 cap ran sme2 (qc8w, qb4w) and sme (qc4w), the i8mm cap i8mm and dotprod (M = 1), QD8 i8mm");
+}
 
 Task("TestBindingsGenerator")
     .Description("The generator's own tests: verify catches a header change, type parsing, diff format.")
