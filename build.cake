@@ -559,11 +559,11 @@ Task("TestCli")
             if (!packing.GetProperty(scheme).GetProperty("available").GetBoolean())
                 throw new CakeException($"xnnkleidi info under QEMU max does not list QP8 as available for {scheme}");
         }
-        // max has SME2 at SVL 256 (QEMU's default): qc8w and qb4w run KleidiAI's SME2 kernels, qc4w its SME ones.
+        // max has SME2 at SVL 256 (QEMU's default): every scheme runs KleidiAI's SME2 kernels.
         if (!document.RootElement.GetProperty("sme2").GetBoolean() || document.RootElement.GetProperty("smeVectorLengthBits").GetInt32() != 256)
             throw new CakeException("xnnkleidi info under QEMU max does not report SME2 with a 256-bit streaming vector length");
         var families = document.RootElement.GetProperty("kernelFamily");
-        foreach (var (scheme, family) in new[] { ("qc8w", "sme2"), ("qc4w", "sme"), ("qb4w", "sme2"), ("f32", "sme2") })
+        foreach (var (scheme, family) in new[] { ("qc8w", "sme2"), ("qc4w", "sme2"), ("qb4w", "sme2"), ("f32", "sme2") })
         {
             foreach (var rows in new[] { "m1", "mGreaterThan1" })
             {
@@ -571,12 +571,12 @@ Task("TestCli")
                     throw new CakeException($"xnnkleidi info under QEMU max lists {scheme} {rows} as {families.GetProperty(scheme).GetProperty(rows)}, not {family}");
             }
         }
-        Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w; SME2 at 256 bits; families sme2, sme, sme2, sme2");
+        Console.WriteLine("xnnkleidi info linux-arm64/max: QP8 available for qc8w, qc4w and qb4w; SME2 at 256 bits; families sme2 for qc8w, qc4w, qb4w and f32");
     }
 });
 
 // Which family each case of `bench --kernel-family sme2,i8mm` under QEMU max ran, from its JSON: packed, the sme2 cap runs
-// SME2 for qc8w and qb4w and SME for qc4w, the i8mm cap i8mm (dotprod for one row); unpacked (QD8), both run XNNPACK's i8mm.
+// SME2 for every scheme, the i8mm cap i8mm (dotprod for one row); unpacked (QD8), both run XNNPACK's i8mm.
 void CheckKernelFamilies(string path)
 {
     using var document = System.Text.Json.JsonDocument.Parse(System.IO.File.ReadAllText(path));
@@ -591,7 +591,7 @@ void CheckKernelFamilies(string path)
         int m = record.GetProperty("shape").GetProperty("m").GetInt32();
         string ran = record.GetProperty("kernelFamily").GetString();
         string expected = packing == "off" ? "i8mm"
-            : cap == "sme2" ? (scheme == "qc4w" ? "sme" : "sme2")
+            : cap == "sme2" ? "sme2"
             : m == 1 ? "dotprod" : "i8mm";
         if (ran != expected)
             throw new CakeException($"{path}: {scheme} packing {packing} M={m} under the {cap} cap ran {ran}, expected {expected}");
@@ -600,7 +600,7 @@ void CheckKernelFamilies(string path)
     // 2 caps x 3 schemes x 2 packings x (M = 1, M > 1)
     if (seen.Count != 24)
         throw new CakeException($"{path}: {seen.Count} of the 24 cap/scheme/packing/M combinations were checked: {string.Join(", ", seen)}");
-    Console.WriteLine("kernel families linux-arm64/max: sme2 cap ran sme2 (qc8w, qb4w) and sme (qc4w), the i8mm cap i8mm and dotprod (M = 1), QD8 i8mm");
+    Console.WriteLine("kernel families linux-arm64/max: the sme2 cap ran sme2, the i8mm cap i8mm and dotprod (M = 1), QD8 i8mm");
 }
 
 Task("TestBindingsGenerator")

@@ -2,10 +2,10 @@ namespace XnnKleidi.Tests.Support;
 
 /// <summary>
 /// The KleidiAI kernel each QP8 configuration of the patched XNNPACK calls, per CPU feature set, scheme and batch: read
-/// from gemm-config.c (patches 0003 and 0005) and the KleidiAI call in each wrapper's source, not from the library.
-/// SME2 comes first, then SME, then i8mm, then dotprod; one row runs the configuration's 1-row kernel. The i8mm
-/// configurations pair a dotprod GEMV with their i8mm GEMM, and the dotprod 4-bit ones have only the GEMV. qc4w runs
-/// KleidiAI's SME pair also where SME2 is (its SME2 pair packs weights only for even K); qb4w has no SME pair.
+/// from gemm-config.c (patches 0003, 0005 and 0007) and the KleidiAI call in each wrapper's source, not from the
+/// library. SME2 comes first, then SME, then i8mm, then dotprod; one row runs the configuration's 1-row kernel. The
+/// i8mm configurations pair a dotprod GEMV with their i8mm GEMM, and the dotprod 4-bit ones have only the GEMV. qb4w
+/// has no SME pair.
 /// The README's kernel table is this table.
 /// </summary>
 internal static class ExpectedKernels
@@ -34,6 +34,7 @@ internal static class ExpectedKernels
             WeightScheme.Qc8w when cpu.Sme => oneRow ? "qai8dxp1x4_qsi8cxp4vlx4_1x4vl_sme_dot" : "qai8dxp1vlx4_qsi8cxp4vlx4_1vlx4vl_sme_mopa",
             WeightScheme.Qc8w when cpu.I8mm => oneRow ? "qai8dxp1x8_qsi8cxp4x8_1x4_neon_dotprod" : "qai8dxp4x8_qsi8cxp4x8_16x4_neon_i8mm",
             WeightScheme.Qc8w when cpu.Dotprod => oneRow ? "qai8dxp1x4_qsi8cxp4x4_1x4_neon_dotprod" : "qai8dxp4x4_qsi8cxp4x4_16x4_neon_dotprod",
+            WeightScheme.Qc4w when cpu.Sme2 => oneRow ? "qai8dxp1x4_qsi4cxp4vlx4_1x4vl_sme2_sdot" : "qai8dxp1vlx8_qsi4cxp4vlx8_1vlx4vl_sme2_mopa",
             WeightScheme.Qc4w when cpu.Sme => oneRow ? "qai8dxp1x4_qsi4cxp4vlx4_1x4vl_sme_dot" : "qai8dxp1vlx4_qsi4cxp4vlx4_1vlx4vl_sme_mopa",
             WeightScheme.Qc4w when cpu.I8mm => oneRow ? "qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod" : "qai8dxp4x8_qsi4cxp8x8_8x8x32_neon_i8mm",
             WeightScheme.Qc4w when cpu.Dotprod => "qai8dxp1x8_qsi4cxp8x8_1x8x32_neon_dotprod",
