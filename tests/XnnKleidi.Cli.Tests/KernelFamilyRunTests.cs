@@ -20,7 +20,6 @@ public class KernelFamilyRunTests
     private static readonly LayerShape Shape = new("vit-b16", "mlp.0 (fc1)", 197, 768, 3072);
 
     [TestCase("bench", "--preset", "vit-b16", "--kernel-family", "sme3")]
-    [TestCase("bench", "--preset", "vit-b16", "--kernel-family", "sme2,i8mm", "--plot", "x.png")]
     [TestCase("bench", "--model", "vit-b16", "--kernel-family", "i8mm")]
     public void Refused_WithOneLineAndExitCode2(params string[] args)
     {
@@ -187,6 +186,33 @@ public class KernelFamilyRunTests
         Assert.That(table, Does.Contain("i8mm (ran dotprod)"), "a cap above what ran names both");
         Assert.That(table, Does.Contain("1.50"));
         Assert.That(RecordWriters.ToCsv(report).Split('\n')[2], Does.EndWith(",dotprod,i8mm,1.5\r").Or.EndWith(",dotprod,i8mm,1.5"));
+    }
+
+    [Test]
+    public void TheCharts_DrawAGroupPerLayerAndFamily()
+    {
+        BenchOptions options = Options([ArmKernelFamily.Sme2, ArmKernelFamily.I8mm]);
+        BenchReport report = KernelFamilyRuns.Merge(options, Host(),
+        [
+            Response(ArmKernelFamily.Sme2, Case(ArmKernelFamily.Sme2, ActivationPacking.Off, StableSamples(200)), Case(ArmKernelFamily.Sme2, ActivationPacking.On, StableSamples(100))),
+            Response(ArmKernelFamily.I8mm, Case(ArmKernelFamily.I8mm, ActivationPacking.Off, StableSamples(200)), Case(ArmKernelFamily.I8mm, ActivationPacking.On, StableSamples(150))),
+        ]);
+        string directory = Directory.CreateTempSubdirectory("xnnkleidi-family-plot-").FullName;
+        try
+        {
+            string path = Path.Combine(directory, "families.svg");
+            PlotWriter.Write(report, path);
+            foreach (string chart in new[] { path, PlotWriter.P50ChartPath(path) })
+            {
+                string svg = File.ReadAllText(chart);
+                // Each line of a tick label is a <text> element of its own.
+                Assert.That(svg, Does.Match(@">\s*sme2\s*<").And.Match(@">\s*i8mm\s*<"), chart + " names each family's group");
+            }
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     private static BenchOptions Options(IReadOnlyList<ArmKernelFamily> families) => new()

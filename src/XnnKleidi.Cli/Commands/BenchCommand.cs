@@ -243,11 +243,6 @@ internal static class BenchCommand
                 Seed = parse.GetValue(seed),
                 KernelFamilies = families,
             };
-            if (families.Count > 0 && parse.GetValue(plot) != null)
-            {
-                throw new UsageException("bench: --plot does not draw --kernel-family runs; write them with --out FILE.json or FILE.csv");
-            }
-
             OutputFormat stdoutFormat = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
             var outputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, stdoutFormat))).ToList();
             string? plotPath = parse.GetValue(plot);

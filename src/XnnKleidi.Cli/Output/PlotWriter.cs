@@ -8,7 +8,8 @@ namespace XnnKleidi.Cli.Output;
 /// Two charts (ScottPlot), PNG or SVG by the file's extension. The first, at the path asked for, answers the
 /// question: per layer, each runner's p50 relative to XnnKleidi with packing off (packing on with its 95 % interval,
 /// auto and what it chose, the C harness, ONNX Runtime), on a log axis so that 2x faster and 2x slower lie equally far
-/// from 1. The second, beside it with "-p50" in its name, shows the managed p50 per layer on a log10 axis.
+/// from 1. The second, beside it with "-p50" in its name, shows the managed p50 per layer on a log10 axis. In a
+/// --kernel-family run every layer has a group per family, side by side, each relative to its own packing off.
 /// </summary>
 internal static class PlotWriter
 {
@@ -44,7 +45,8 @@ internal static class PlotWriter
     private sealed record Series(string Label, double Offset, Color Color, MarkerShape Shape, Func<CaseResult, BenchReport, CaseResult?> Pick);
 
     private static CaseResult? Managed(BenchReport report, CaseResult off, ActivationPacking packing) => report.Cases.FirstOrDefault(c =>
-        c.Backend == Backend.XnnKleidi && c.Shape == off.Shape && c.Scheme == off.Scheme && c.Threads == off.Threads && c.Packing == packing);
+        c.Backend == Backend.XnnKleidi && c.Shape == off.Shape && c.Scheme == off.Scheme && c.Threads == off.Threads &&
+        c.KernelFamilyCap == off.KernelFamilyCap && c.Packing == packing);
 
     private static void WriteRatioChart(BenchReport report, string path)
     {
@@ -163,7 +165,8 @@ internal static class PlotWriter
     private static string GroupLabel(CaseResult c)
     {
         string layer = c.Shape.Layer.Length <= 20 ? c.Shape.Layer : c.Shape.Layer[..18] + "..";
-        return $"{layer}\n{c.Shape.ShapeText}\n{c.Scheme.ToString().ToLowerInvariant()} {c.Threads}t";
+        string family = c.KernelFamilyCap is { } cap ? "\n" + XnnKleidiLibrary.GetName(cap) : "";
+        return $"{layer}\n{c.Shape.ShapeText}\n{c.Scheme.ToString().ToLowerInvariant()} {c.Threads}t{family}";
     }
 
     private static string Title(BenchReport report, string what) =>
@@ -188,7 +191,7 @@ internal static class PlotWriter
     {
         var measured = report.Cases.Where(c => c.Backend == Backend.XnnKleidi && c.Statistics != null).ToList();
         var groups = measured
-            .GroupBy(c => (c.Shape, c.Scheme, c.Threads))
+            .GroupBy(c => (c.Shape, c.Scheme, c.Threads, c.KernelFamilyCap))
             .ToList();
         IReadOnlyList<ActivationPacking> packings = report.Options.Packings;
         var plot = new Plot();
