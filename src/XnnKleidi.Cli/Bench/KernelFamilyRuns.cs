@@ -138,9 +138,10 @@ internal static class KernelFamilyRuns
         start.ArgumentList.Add("bench");
         start.ArgumentList.Add(ChildOption);
         start.ArgumentList.Add(requestPath);
-        // The child caps itself through the managed call; a cap in this environment must not decide instead.
-        start.Environment.Remove(XnnKleidiLibrary.MaxArmKernelFamilyVariable);
-        using Process child = Process.Start(start) ?? throw new InvalidOperationException("could not start the kernel-family child process");
+        // The child caps itself through the managed call, which takes precedence over the variable; the variable is
+        // set as well, so that the C harness the child may start for --compare native runs under the same cap.
+        start.Environment[XnnKleidiLibrary.MaxArmKernelFamilyVariable] = familyName;
+        using Process child = Start(start, familyName);
         Task<string> standardError = child.StandardError.ReadToEndAsync();
         string standardOutput = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
@@ -166,6 +167,19 @@ internal static class KernelFamilyRuns
         }
 
         return response;
+    }
+
+    private static Process Start(ProcessStartInfo start, string familyName)
+    {
+        try
+        {
+            return Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}");
+        }
+        catch (System.ComponentModel.Win32Exception e)
+        {
+            string from = Environment.GetEnvironmentVariable(EmulatorVariable) is { Length: > 0 } ? $" (named by {EmulatorVariable})" : "";
+            throw new InvalidOperationException($"cannot start {start.FileName}{from} for the run under kernel family {familyName}: {e.Message}", e);
+        }
     }
 
     /// <summary>The hidden option that makes `bench` a child of a kernel-family run: it names the request file.</summary>
