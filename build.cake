@@ -585,11 +585,13 @@ void CheckKernelFamilies(string path)
     {
         if (record.GetProperty("metric").GetString() != "check_worst_error_over_tolerance")
             continue;
-        string scheme = record.GetProperty("benchmarkModel").GetProperty("quantization").GetString().Split('-')[1];
-        string cap = record.GetProperty("kernelFamilyCap").GetString();
-        string packing = record.GetProperty("packing").GetString();
+        // A field the record lacks (null) reads as "(none)" and fails the comparison below.
+        string Text(System.Text.Json.JsonElement element) => element.GetString() ?? "(none)";
+        string scheme = Text(record.GetProperty("benchmarkModel").GetProperty("quantization")).Split('-')[^1];
+        string cap = Text(record.GetProperty("kernelFamilyCap"));
+        string packing = Text(record.GetProperty("packing"));
         int m = record.GetProperty("shape").GetProperty("m").GetInt32();
-        string ran = record.GetProperty("kernelFamily").GetString();
+        string ran = Text(record.GetProperty("kernelFamily"));
         string expected = packing == "off" ? "i8mm"
             : cap == "sme2" ? "sme2"
             : m == 1 ? "dotprod" : "i8mm";
