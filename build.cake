@@ -500,7 +500,7 @@ Task("Bench")
 });
 
 Task("TestCli")
-    .Description("The CLI's checks: every preset validated against the reference on x64; ViT-B/16 qc8w with packing off/on/auto under QEMU max, per shape and as a whole model, where QP8 must be available for every scheme.")
+    .Description("The CLI's checks: every preset validated against the reference on x64; under QEMU max, ViT-B/16 qc8w with packing off/on/auto per shape and as a whole model, every quantized scheme under the sme2 and i8mm caps (--kernel-family, each cap required to take effect), and info, where QP8 and SME2 must be available for every scheme.")
     .IsDependentOn("Native")
     .Does(() =>
 {
