@@ -293,7 +293,8 @@ internal static class ReportTable
     ];
 
     private static CaseResult? Counterpart(BenchReport report, CaseResult c, Backend backend) => report.Cases.FirstOrDefault(o =>
-        o.Backend == backend && o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads);
+        o.Backend == backend && o.Shape == c.Shape && o.Scheme == c.Scheme && o.Threads == c.Threads &&
+        o.KernelFamilyCap == c.KernelFamilyCap);
 
     private static void WriteCheckTable(IAnsiConsole console, BenchReport report)
     {
