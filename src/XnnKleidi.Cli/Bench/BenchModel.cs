@@ -103,7 +103,7 @@ internal sealed class CaseResult
     /// <summary>ONNX Runtime's p50 with 7-bit weights over this case's p50.</summary>
     public double? SpeedupOverOrtReducedRange { get; set; }
     // The counterparts are not serialized: a kernel-family run hands its cases to the parent process as JSON, and
-    // the parent links them again from the cases themselves (KernelFamilyRuns.Relink), so the document stays a list.
+    // the parent links them again from the cases themselves (BenchEngine.LinkCounterparts), so the document stays a list.
     /// <summary>The C harness's case of the same layer (managed cases only), once measured.</summary>
     [JsonIgnore]
     public CaseResult? NativeCounterpart { get; set; }

@@ -242,7 +242,19 @@ internal static class KernelFamilyRuns
             report.Notes.AddRange(response.Notes.Where(n => !report.Notes.Contains(n)));
         }
 
-        int IndexOf<T>(IReadOnlyList<T> list, T item) => list.ToList().IndexOf(item) is var i and >= 0 ? i : int.MaxValue;
+        static int IndexOf<T>(IReadOnlyList<T> list, T item)
+        {
+            for (int i = 0; i < list.Count; i++)
+            {
+                if (EqualityComparer<T>.Default.Equals(list[i], item))
+                {
+                    return i;
+                }
+            }
+
+            return int.MaxValue;
+        }
+
         report.Cases.AddRange(cases
             .Select((c, order) => (Case: c, Order: order))
             .OrderBy(x => IndexOf(options.Shapes, x.Case.Shape))
@@ -271,4 +283,11 @@ internal static class KernelFamilyRuns
     /// <summary>The name a ratio gives the first family's case when it says why the ratio does not count.</summary>
     public static string BaselineName(CaseResult baseline) =>
         baseline.KernelFamilyCap is { } family ? $"the {XnnKleidiLibrary.GetName(family)} run" : "the first family's run";
+
+    /// <summary>
+    /// Null when the family ratio of <paramref name="c"/> against <paramref name="baseline"/> counts; else why not
+    /// (<see cref="ComparatorGate"/>), naming the baseline by its family.
+    /// </summary>
+    public static string? WhyFamilyRatioNotCounted(CaseResult c, CaseResult baseline) =>
+        ComparatorGate.WhyNotCounted(c, baseline, BaselineName(baseline));
 }

@@ -161,7 +161,7 @@ internal static class RecordWriters
 
         if (metric == "kernel_family_p50_ratio" && c.FamilyBaseline is { } baseline)
         {
-            string? whyNot = ComparatorGate.WhyNotCounted(c, baseline, KernelFamilyRuns.BaselineName(baseline));
+            string? whyNot = KernelFamilyRuns.WhyFamilyRatioNotCounted(c, baseline);
             record["kernelFamilyBaseline"] = baseline.KernelFamilyCap is { } baselineCap ? XnnKleidiLibrary.GetName(baselineCap) : null;
             record["ratioCounted"] = whyNot == null;
             record["ratioNotCountedBecause"] = whyNot;

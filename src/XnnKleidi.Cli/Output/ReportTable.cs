@@ -150,7 +150,7 @@ internal static class ReportTable
                                "(an output outside its bound, or an unstable median).[/]");
             foreach (string reason in managed
                 .Where(c => c.FamilyBaseline != null)
-                .Select(c => ComparatorGate.WhyNotCounted(c, c.FamilyBaseline, KernelFamilyRuns.BaselineName(c.FamilyBaseline!)) is { } why
+                .Select(c => KernelFamilyRuns.WhyFamilyRatioNotCounted(c, c.FamilyBaseline!) is { } why
                     ? $"{Targets.Where(c)} vs {KernelFamilyRuns.BaselineName(c.FamilyBaseline!)}: {why}" : null)
                 .OfType<string>()
                 .Distinct())
@@ -280,7 +280,7 @@ internal static class ReportTable
             return "";
         }
 
-        return ComparatorGate.WhyNotCounted(c, baseline, KernelFamilyRuns.BaselineName(baseline)) == null
+        return KernelFamilyRuns.WhyFamilyRatioNotCounted(c, baseline) == null
             ? RatioMarkup(ratio, lowerIsBetter: true)
             : $"[grey]{Format.Ratio(ratio)}*[/]";
     }
