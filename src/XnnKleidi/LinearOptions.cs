@@ -30,7 +30,7 @@ public sealed class LinearOptions
     /// returns finite numbers for the row that depend on the CPU and the kernel, with no error. <see cref="WeightScheme.F32"/>
     /// layers keep ±Inf, but their output clamp turns NaN into +Inf on x86-64. The check is fused with
     /// the copy of the span overload and is one extra read of the input for the <see cref="PaddedInputBuffer"/> overload
-    /// (the README quotes the measured cost). Turn it off only when every input is known to be finite: a non-finite value
+    /// (docs/api.md gives the measured cost). Turn it off only when every input is known to be finite: a non-finite value
     /// then gives an unspecified result in its own row; other rows are not affected.
     /// </summary>
     public bool RejectNonFiniteInput { get; set; } = true;
@@ -38,7 +38,7 @@ public sealed class LinearOptions
     /// <summary>
     /// Whether the layer's runtime measures each operator's time (XNNPACK's XNN_FLAG_BASIC_PROFILING), so that
     /// <see cref="Linear.GetLastRunProfile"/> can say how much of a run the convert (the activation packing) and the GEMM
-    /// took. Off by default: it reads a timer around every operator of every run, which the README quotes as measured.
+    /// took. Off by default: it reads a timer around every operator of every run, whose measured cost docs/api.md gives.
     /// It does not change the operators, the kernels or the results.
     /// </summary>
     public bool EnableProfiling { get; set; }

@@ -39,7 +39,7 @@ public class ModelCatalogTests
         long bytes = ModelCatalog.Get("vit-b16").Sum(layer => layer.WeightBytes(WeightScheme.Qc8w, 32));
 
         Assert.That(bytes, Is.EqualTo(Weights + Scales));
-        Assert.That(bytes / 1e6, Is.EqualTo(86.6).Within(0.05), "the README's figure");
+        Assert.That(bytes / 1e6, Is.EqualTo(86.6).Within(0.05), "the figure docs/model-runs.md gives");
     }
 
     [TestCase("vit-b16")]

@@ -5,6 +5,7 @@ namespace XnnKleidi.Tests;
 
 /// <summary>Preconditions of a meaningful run, checked so that a broken setup fails with a reason instead of at random.</summary>
 [TestFixture]
+[Category(TestCategories.KernelDependent)]
 public sealed class EnvironmentTests
 {
     [Test]

@@ -13,6 +13,7 @@ namespace XnnKleidi.Tests;
 /// family may be above the uncapped one this process runs.
 /// </summary>
 [TestFixture]
+[Category(TestCategories.KernelDependent)]
 public sealed class KernelFamilyCapTests
 {
     private const string ProbeVariable = "XNNKLEIDI_CAP_PROBE";

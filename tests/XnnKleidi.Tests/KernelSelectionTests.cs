@@ -9,6 +9,7 @@ namespace XnnKleidi.Tests;
 /// and, with patch 0003, qc8w; cortex-a72 (neither) never packs. Without the flag nothing packs anywhere.
 /// </summary>
 [TestFixture]
+[Category(TestCategories.KernelDependent)]
 public sealed class KernelSelectionTests
 {
     private const int K = 64;

@@ -13,6 +13,7 @@ namespace XnnKleidi.Tests;
 /// SME2 and SME adapters, and the names their KleidiAI kernels.
 /// </summary>
 [TestFixture]
+[Category(TestCategories.KernelDependent)]
 public sealed unsafe class KleidiAIKernelNameTests
 {
     private const int K = 64;

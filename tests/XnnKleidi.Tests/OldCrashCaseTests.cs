@@ -14,6 +14,7 @@ namespace XnnKleidi.Tests;
 /// the graph where the flag takes effect (Arm with dotprod or i8mm) and compute it unpacked elsewhere.
 /// </summary>
 [TestFixture]
+[Category(TestCategories.KernelDependent)]
 public sealed class OldCrashCaseTests
 {
     private const string ProbeVariable = "XNNKLEIDI_OLD_CRASH_PROBE";

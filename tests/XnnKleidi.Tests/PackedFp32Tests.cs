@@ -10,6 +10,7 @@ namespace XnnKleidi.Tests;
 /// test pins which path ran, so that the numerics below are known to be those of the SME2 kernel on SME2 models.
 /// </summary>
 [TestFixture]
+[Category(TestCategories.KernelDependent)]
 public sealed class PackedFp32Tests
 {
     [Test]

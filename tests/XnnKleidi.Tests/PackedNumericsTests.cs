@@ -11,6 +11,7 @@ namespace XnnKleidi.Tests;
 /// cut for emulation: every value of each appears, M = 197 with the narrow layers, N = 3072 with few rows.
 /// </summary>
 [TestFixture]
+[Category(TestCategories.KernelDependent)]
 public sealed class PackedNumericsTests
 {
     // M = 1 (GEMV), 2 and 3 (inside the smallest MOPA tile, 4 rows at SVL 128), 16 and 17 (one tile of 16 rows at SVL

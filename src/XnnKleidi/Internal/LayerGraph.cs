@@ -48,8 +48,8 @@ internal sealed unsafe class LayerGraph
     /// <summary>
     /// The operator names of the graph built with <paramref name="convertFlags"/>. XNNPACK names its operators
     /// only in a runtime created with XNN_FLAG_BASIC_PROFILING, which then reads a timer around every operator
-    /// of every run (about 60 ns a call on x86-64: a third of a 1×64×16 layer, 1 % of 1×768×768). So the layer
-    /// runs without it, and the names come from a twin runtime of the same graph (same CPU, same flags, so the
+    /// of every run, a cost the smallest layers feel (docs/api.md gives the measured figures). So the layer runs
+    /// without it, and the names come from a twin runtime of the same graph (same CPU, same flags, so the
     /// same operators and kernels) that is deleted at once. The cost is packing the weights twice at creation.
     /// </summary>
     public string[] ReadOperatorNames(uint convertFlags) => With(convertFlags, subgraph =>

@@ -6,7 +6,7 @@ namespace XnnKleidi.Tests.Support;
 /// library. SME2 comes first, then SME, then i8mm, then dotprod; one row runs the configuration's 1-row kernel. The
 /// i8mm configurations pair a dotprod GEMV with their i8mm GEMM, and the dotprod 4-bit ones have only the GEMV. qb4w
 /// has no SME pair.
-/// The README's kernel table is this table; <see cref="ReadmeKernelTableTests"/> holds it to that.
+/// The kernel table of docs/kernels.md is this table; <see cref="KernelTableDocTests"/> holds it to that.
 /// </summary>
 internal static class ExpectedKernels
 {

@@ -6,10 +6,10 @@ using XnnKleidi.Tests.Support;
 namespace XnnKleidi.Tests;
 
 /// <summary>
-/// The README's table of the kernels each QEMU model runs is what <see cref="ExpectedKernels"/> says, which the
+/// The table of the kernels each QEMU model runs in docs/kernels.md is what <see cref="ExpectedKernels"/> says, which the
 /// kernel-selection tests assert per model: a kernel changed in one place and not the other fails here, on any CPU.
 /// </summary>
-public class ReadmeKernelTableTests
+public class KernelTableDocTests
 {
     private const string Header = "| model | scheme | M = 1 (GEMV) | M > 1 (GEMM) | family (M = 1 / M > 1) |";
 
@@ -24,11 +24,11 @@ public class ReadmeKernelTableTests
     };
 
     [Test]
-    public void TheReadmeKernelTable_IsTheTableTheTestsAssert()
+    public void TheDocumentedKernelTable_IsTheTableTheTestsAssert()
     {
-        string[] lines = File.ReadAllLines(Path.Combine(BindingsLocations.RepositoryRoot(), "README.md"));
+        string[] lines = File.ReadAllLines(Path.Combine(BindingsLocations.RepositoryRoot(), "docs", "kernels.md"));
         int start = Array.IndexOf(lines, Header);
-        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"the README has no line '{Header}'");
+        Assert.That(start, Is.GreaterThanOrEqualTo(0), $"docs/kernels.md has no line '{Header}'");
 
         var checkedRows = new HashSet<string>();
         string[] models = [];
@@ -54,7 +54,7 @@ public class ReadmeKernelTableTests
                 ExpectedKernels.Features cpu = Models[model];
                 foreach (WeightScheme scheme in schemes)
                 {
-                    string where = $"README, {model} {scheme}";
+                    string where = $"docs/kernels.md, {model} {scheme}";
                     Assert.That(families[0], Is.EqualTo(XnnKleidiLibrary.GetName(ExpectedKernels.Family(cpu, scheme, 1, packed: true))), where + " family at M = 1");
                     Assert.That(families[1], Is.EqualTo(XnnKleidiLibrary.GetName(ExpectedKernels.Family(cpu, scheme, 5, packed: true))), where + " family at M > 1");
                     if (scheme != WeightScheme.F32)
