@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using Spectre.Console;
 using XnnKleidi.Cli.Bench;
+using XnnKleidi.Cli.Model;
 using XnnKleidi.Cli.Output;
 using XnnKleidi.Cli.Platform;
 using XnnKleidi.Oracle;
@@ -149,6 +150,9 @@ internal static class BenchCommand
         var kernelFamilyChild = new Option<string?>(KernelFamilyRuns.ChildOption) { Hidden = true };
         Option<string?> model = ModelCommand.CreateOption();
         Option<int?> checkRows = ModelCommand.CreateCheckRowsOption();
+        Option<List<GenerationPhase>> phase = ModelCommand.CreatePhaseOption();
+        Option<int?> promptTokens = ModelCommand.CreatePromptTokensOption();
+        Option<string?> layers = ModelCommand.CreateLayersOption();
 
         var command = new Command("bench",
             "Measure quantized linear layers with KleidiAI activation packing off, on and auto.\n\n" +
@@ -158,10 +162,11 @@ internal static class BenchCommand
             "  xnnkleidi bench --preset all --check --quiet\n" +
             "  xnnkleidi bench --preset mobilebert --format json --out mobilebert.json --plot mobilebert.png\n" +
             "  xnnkleidi bench --preset vit-b16 --scheme qc8w,qc4w,qb4w --packing off,on --kernel-family sme2,i8mm\n" +
-            "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json --plot vit.png")
+            "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json --plot vit.png\n" +
+            "  xnnkleidi bench --model llama-3.2-1b --scheme qb4w --phase prefill,decode --prompt-tokens 128 --packing off,on")
         {
             preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
-            blockSize, seed, quiet, kernelFamily, model, checkRows, kernelFamilyChild,
+            blockSize, seed, quiet, kernelFamily, model, checkRows, phase, promptTokens, layers, kernelFamilyChild,
         };
         command.SetAction(parse =>
         {
@@ -180,14 +185,13 @@ internal static class BenchCommand
 
                 OutputFormat modelStdout = Enum.Parse<OutputFormat>(parse.GetValue(format)!, ignoreCase: true);
                 var modelOutputs = parse.GetValue(output)!.Select(path => (Path: path, Format: FileFormat(path, modelStdout).ToString().ToLowerInvariant())).ToList();
-                foreach (string path in modelOutputs.Select(o => o.Path).Append(parse.GetValue(plot)).OfType<string>())
-                {
-                    EnsureWritable(path);
-                }
-
+                // ModelCommand checks the files it will write: with several phases, one per phase.
                 return ModelCommand.Run(new ModelCommand.Request
                 {
                     Model = modelName,
+                    Phases = parse.GetValue(phase) ?? [],
+                    PromptTokens = parse.GetValue(promptTokens),
+                    LayerPattern = parse.GetValue(layers),
                     Schemes = OrDefault(parse.GetValue(scheme), WeightScheme.Qc8w),
                     Packings = OrDefault(parse.GetValue(packing), ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto),
                     Threads = OrDefault(parse.GetValue(threads), 1),
@@ -220,9 +224,13 @@ internal static class BenchCommand
             {
                 throw new UsageException("bench: give --preset or --shape (see `xnnkleidi bench --help`)");
             }
-            if (parse.GetResult(checkRows) is { Implicit: false })
+            foreach ((Option option, string name) in new (Option, string)[]
+                     { (checkRows, "--check-rows"), (phase, "--phase"), (promptTokens, "--prompt-tokens"), (layers, "--layers") })
             {
-                throw new UsageException("bench: --check-rows is for --model runs");
+                if (parse.GetResult(option) is { Implicit: false })
+                {
+                    throw new UsageException($"bench: {name} is for --model runs");
+                }
             }
 
             List<CompareWith> comparisons = parse.GetValue(compare) ?? [];
@@ -291,7 +299,8 @@ internal static class BenchCommand
         return fallback;
     }
 
-    private static void EnsureWritable(string path)
+    /// <summary>Creates <paramref name="path"/>'s folder and opens the file for appending, or refuses the path as a usage error.</summary>
+    internal static void EnsureWritable(string path)
     {
         try
         {

@@ -33,16 +33,27 @@ internal sealed record ModelLayer(string Name, int M, int K, int N, int CallsPer
 /// </summary>
 internal static class ModelCatalog
 {
-    public static IReadOnlyList<string> Names => Presets.Names;
+    /// <summary>Every model: the presets' four, then the language models, which run one generation phase at a time.</summary>
+    public static IReadOnlyList<string> Names { get; } = [.. Presets.Names, .. LanguageModel.All.Select(model => model.Name)];
 
+    /// <summary>The layers of a model that has one forward pass (not a language model).</summary>
     public static IReadOnlyList<ModelLayer> Get(string name) => name switch
     {
         Presets.VitB16 => VitB16(),
         Presets.MobileBert => MobileBert(),
         Presets.Wav2Letter => Wav2Letter(),
         Presets.Emformer => Emformer(),
+        _ when LanguageModel.Find(name) != null =>
+            throw new ArgumentException($"{name} is a language model: give the phase to run", nameof(name)),
         _ => throw new ArgumentException($"unknown model '{name}'", nameof(name)),
     };
+
+    /// <summary>The layers of <paramref name="name"/>: a language model's for <paramref name="phase"/>, any other
+    /// model's one forward pass (which has no phase).</summary>
+    public static IReadOnlyList<ModelLayer> Get(string name, GenerationPhase? phase, int promptTokens) =>
+        LanguageModel.Find(name) is { } languageModel
+            ? languageModel.Layers(phase ?? throw new ArgumentException($"{name} is a language model: give the phase to run", nameof(phase)), promptTokens)
+            : Get(name);
 
     // torchvision's vit_b_16 (ExecuTorch's examples/models/torchvision_vit), input 1x3x224x224: the patch embedding
     // (a 16x16/16 Conv2d, a GEMM over 196 patches after im2col), 12 encoder layers of 197 tokens, each

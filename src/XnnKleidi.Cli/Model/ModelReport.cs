@@ -7,6 +7,12 @@ namespace XnnKleidi.Cli.Model;
 internal sealed record ModelRunOptions
 {
     public required string Model { get; init; }
+    /// <summary>For a language model, the phase run (prefill or decode); null for the other models.</summary>
+    public GenerationPhase? Phase { get; init; }
+    /// <summary>For a prefill, the prompt's tokens (the M of every block's linears).</summary>
+    public int? PromptTokens { get; init; }
+    /// <summary>The --layers pattern that chose the layers run, or null for every layer of the model.</summary>
+    public string? LayerPattern { get; init; }
     public required WeightScheme Scheme { get; init; }
     public required IReadOnlyList<ActivationPacking> Packings { get; init; }
     public required IReadOnlyList<int> Threads { get; init; }
@@ -25,6 +31,15 @@ internal sealed record ModelRunOptions
     public int BlockSize { get; init; } = BenchData.DefaultBlockSize;
     public uint Seed { get; init; } = 42;
     public double Confidence { get; init; } = MedianInterval.DefaultConfidence;
+
+    /// <summary>The model and, for a language model, its phase: "vit-b16", "llama-3.2-1b decode",
+    /// "llama-3.2-1b prefill of 128 tokens".</summary>
+    public string Workload => Phase switch
+    {
+        GenerationPhase.Prefill => FormattableString.Invariant($"{Model} prefill of {PromptTokens} tokens"),
+        GenerationPhase.Decode => $"{Model} decode",
+        _ => Model,
+    };
 }
 
 /// <summary>One layer of one mode's model: what ran, its p50s, and (with --check) its output against the oracle.</summary>

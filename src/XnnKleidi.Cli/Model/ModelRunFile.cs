@@ -100,9 +100,20 @@ internal sealed record ModelRunFile(
         }
 
         return new ModelRunFile(
-            path, root.GetProperty("model").GetString()!, root.GetProperty("scheme").GetString()!,
+            path, Workload(root), root.GetProperty("scheme").GetString()!,
             host.GetProperty("device").GetString()!, host.GetProperty("rid").GetString()!,
             host.GetProperty("cpuFeatures").GetString()!, host.GetProperty("emulated").GetBoolean(), names, shapes, modes);
+    }
+
+    /// <summary>The model, and a language model's phase, so that runs of different phases never merge as one model.</summary>
+    private static string Workload(JsonElement root)
+    {
+        string model = root.GetProperty("model").GetString()!;
+        string? phase = root.TryGetProperty("phase", out JsonElement value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        double? promptTokens = Number(root, "promptTokens");
+        return phase == null ? model
+            : promptTokens != null ? FormattableString.Invariant($"{model} {phase} of {promptTokens} tokens")
+            : $"{model} {phase}";
     }
 
     private static double? Number(JsonElement element, string name) =>

@@ -31,7 +31,7 @@ internal static class ModelPlotWriter
                 $"{group.Key} thread{(group.Key == 1 ? "" : "s")}",
                 [.. group.Select(run => new TotalBar(run.PackingName, run.Total!.Median, run.Total.Low, run.Total.High))]))
             .ToList();
-        string title = $"xnnkleidi bench --model {report.Options.Model} ({report.Options.Scheme.ToString().ToLowerInvariant()}), " +
+        string title = $"xnnkleidi bench --model {report.Options.Workload} ({report.Options.Scheme.ToString().ToLowerInvariant()}), " +
                        $"{report.Host.Cpu}, {report.Host.Rid}" +
                        (report.Host.EmulationReason != null ? " (EMULATED: timings meaningless)" : "");
         Write(groups, title, path);

@@ -23,6 +23,9 @@ internal static class ModelRecordWriters
             ["schemaVersion"] = ModelReport.SchemaVersion,
             ["kind"] = ModelReport.Kind,
             ["model"] = options.Model,
+            ["phase"] = options.Phase?.ToString().ToLowerInvariant(),
+            ["promptTokens"] = options.Phase == GenerationPhase.Prefill ? options.PromptTokens : null,
+            ["layerPattern"] = options.LayerPattern,
             ["scheme"] = options.Scheme.ToString().ToLowerInvariant(),
             ["blockSize"] = options.Scheme == WeightScheme.Qb4w ? options.BlockSize : null,
             ["check"] = options.Check,
@@ -132,7 +135,7 @@ internal static class ModelRecordWriters
             {
                 Append(builder,
                 [
-                    report.Options.Model, scheme, threads, run.PackingName, "layer", Int(layer.Index), layer.Layer.Name,
+                    report.Options.Workload, scheme, threads, run.PackingName, "layer", Int(layer.Index), layer.Layer.Name,
                     Int(layer.Layer.M), Int(layer.Layer.K), Int(layer.Layer.N), Int(layer.Layer.CallsPerPass), layer.RanAs,
                     layer.Kernel ?? "", Us(layer.CallP50Us), Us(layer.ConvertP50Us), Us(layer.GemmP50Us), "", "", "", "", "", "",
                     layer.Check switch { null => "", { Passed: true } => "pass", _ => "fail" },
@@ -142,7 +145,7 @@ internal static class ModelRecordWriters
 
             Append(builder,
             [
-                report.Options.Model, scheme, threads, run.PackingName, "total", "", "", "", "", "", "", "", "", "", "", "",
+                report.Options.Workload, scheme, threads, run.PackingName, "total", "", "", "", "", "", "", "", "", "", "", "",
                 Us(run.Total?.Median), Us(run.Total?.Low), Us(run.Total?.High), run.Total is { } t ? Int(t.Count) : "",
                 Format.Number(run.OnOffRatio, "0.####"), Format.Number(run.AutoOverBestFixed, "0.####"), "",
                 report.Host.Rid, report.Host.Cpu, report.Host.CpuFeatures, emulated,

@@ -12,7 +12,7 @@ internal static class ModelTable
         ArgumentNullException.ThrowIfNull(console);
         ArgumentNullException.ThrowIfNull(report);
         ReportTable.WriteEmulationWarning(console, report.Host);
-        console.MarkupLine($"[bold]xnnkleidi bench --model {Markup.Escape(report.Options.Model)}[/] on {Markup.Escape(report.Host.Cpu)} " +
+        console.MarkupLine($"[bold]xnnkleidi bench --model {Markup.Escape(report.Options.Workload)}[/] on {Markup.Escape(report.Host.Cpu)} " +
                            $"({Markup.Escape(report.Host.Rid)}), {Markup.Escape(report.Host.BuildInfo)}");
         console.MarkupLine($"CPU features: {Markup.Escape(report.Host.CpuFeatures)}");
         string scheme = report.Options.Scheme.ToString().ToLowerInvariant();
