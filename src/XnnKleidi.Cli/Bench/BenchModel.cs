@@ -157,6 +157,8 @@ internal sealed class BenchReport
     public List<CaseResult> Cases { get; } = [];
     public List<PeakResult> Peaks { get; } = [];
     public List<TargetVerdict> Targets { get; } = [];
+    /// <summary>For `--sweep`: each swept layer's packed against unpacked p50 over the batch sizes, and its crossover.</summary>
+    public List<PackingCrossover> Crossovers { get; } = [];
     public List<string> Notes { get; } = [];
     public bool CheckFailed => Cases.Any(c => c.Check is { Passed: false } || (c.Error != null && c.Backend == Backend.XnnKleidi));
 }

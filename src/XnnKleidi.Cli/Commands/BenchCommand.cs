@@ -42,6 +42,25 @@ internal static class BenchCommand
             "A custom layer, M rows x K inputs x N outputs, e.g. 197x768x3072. Repeatable.",
             "MxKxN",
             item => Presets.ParseShape(item, out string? error) is { } parsed ? (parsed, null) : (null!, error));
+        Option<List<(int K, int N)>> sweep = OptionParsing.ListOption<(int K, int N)>(
+            "--sweep",
+            "A layer of K inputs x N outputs timed at M = 1, 2, 4, ... up to --sweep-max, packing off and on: the table, the " +
+            "JSON and the chart show packed against unpacked per batch size, and the batch size from which packing pays. Repeatable.",
+            "KxN",
+            item => PackingCrossover.ParseLayer(item, out string? error) is { } layer ? (layer, null) : (default, error));
+        var sweepMax = new Option<int>("--sweep-max")
+        {
+            Description = $"The largest batch size of --sweep (default {PackingCrossover.DefaultMaxBatch}).",
+            DefaultValueFactory = _ => PackingCrossover.DefaultMaxBatch,
+            HelpName = "M",
+        };
+        sweepMax.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int>() is < 1 or > 4096)
+            {
+                result.AddError("--sweep-max must be between 1 and 4096");
+            }
+        });
         Option<List<WeightScheme>> scheme = OptionParsing.ListOption(
             "--scheme",
             "Weight schemes: qc8w (int8, per channel), qc4w (int4, per channel), qb4w (int4, blocks of 32 with bf16 " +
@@ -163,10 +182,11 @@ internal static class BenchCommand
             "  xnnkleidi bench --preset mobilebert --format json --out mobilebert.json --plot mobilebert.png\n" +
             "  xnnkleidi bench --preset vit-b16 --scheme qc8w,qc4w,qb4w --packing off,on --kernel-family sme2,i8mm\n" +
             "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json --plot vit.png\n" +
+            "  xnnkleidi bench --sweep 2048x8192 --scheme qb4w --sweep-max 256 --out sweep.json --plot sweep.png\n" +
             "  xnnkleidi bench --model llama-3.2-1b --scheme qb4w --phase prefill,decode --prompt-tokens 128 --packing off,on")
         {
             preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
-            blockSize, seed, quiet, kernelFamily, model, checkRows, phase, promptTokens, layers, kernelFamilyChild,
+            blockSize, seed, quiet, kernelFamily, model, checkRows, phase, promptTokens, layers, sweep, sweepMax, kernelFamilyChild,
         };
         command.SetAction(parse =>
         {
@@ -208,7 +228,7 @@ internal static class BenchCommand
                     Outputs = modelOutputs,
                     PlotPath = parse.GetValue(plot),
                     Quiet = parse.GetValue(quiet),
-                    Conflicting = new (Option Option, string Name)[] { (preset, "--preset"), (shape, "--shape"), (compare, "--compare") }
+                    Conflicting = new (Option Option, string Name)[] { (preset, "--preset"), (shape, "--shape"), (compare, "--compare"), (sweep, "--sweep") }
                         .Where(o => parse.GetResult(o.Option) is { Implicit: false }).Select(o => o.Name).ToList(),
                 });
             }
@@ -220,9 +240,32 @@ internal static class BenchCommand
                 shapes.AddRange(Presets.Get(name));
             }
             shapes.AddRange(parse.GetValue(shape) ?? []);
+            List<(int K, int N)> sweeps = parse.GetValue(sweep) ?? [];
+            int maxBatch = parse.GetValue(sweepMax);
+            foreach ((int k, int n) in sweeps)
+            {
+                if ((long)maxBatch * k > 1L << 28)
+                {
+                    throw new UsageException($"bench: --sweep {k}x{n} up to M = {maxBatch} is too large for a micro-benchmark (M*K must stay below 2^28)");
+                }
+
+                shapes.AddRange(PackingCrossover.Shapes(k, n, maxBatch));
+            }
+
+            if (sweeps.Count == 0 && parse.GetResult(sweepMax) is { Implicit: false })
+            {
+                throw new UsageException("bench: --sweep-max needs --sweep");
+            }
+
+            List<ActivationPacking>? packingsGiven = parse.GetResult(packing) is { Implicit: false } ? parse.GetValue(packing) : null;
+            if (sweeps.Count > 0 && packingsGiven != null && !(packingsGiven.Contains(ActivationPacking.Off) && packingsGiven.Contains(ActivationPacking.On)))
+            {
+                throw new UsageException("bench: --sweep compares packing off with on; give both in --packing");
+            }
+
             if (shapes.Count == 0)
             {
-                throw new UsageException("bench: give --preset or --shape (see `xnnkleidi bench --help`)");
+                throw new UsageException("bench: give --preset, --shape or --sweep (see `xnnkleidi bench --help`)");
             }
             foreach ((Option option, string name) in new (Option, string)[]
                      { (checkRows, "--check-rows"), (phase, "--phase"), (promptTokens, "--prompt-tokens"), (layers, "--layers") })
@@ -238,7 +281,10 @@ internal static class BenchCommand
             {
                 Shapes = shapes,
                 Schemes = OrDefault(parse.GetValue(scheme), WeightScheme.Qc8w),
-                Packings = OrDefault(parse.GetValue(packing), ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto),
+                // A sweep asks one question, packed against unpacked, so its default leaves auto out.
+                Packings = sweeps.Count > 0 && packingsGiven == null
+                    ? [ActivationPacking.Off, ActivationPacking.On]
+                    : OrDefault(packingsGiven, ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto),
                 Threads = OrDefault(parse.GetValue(threads), 1),
                 Warmup = parse.GetValue(warmup),
                 Iterations = parse.GetValue(iterations),
@@ -352,6 +398,7 @@ internal static class BenchCommand
             report = Measure(options, host, console, showProgress: !quiet && !Console.IsOutputRedirected && console.Profile.Capabilities.Interactive);
         }
 
+        report.Crossovers.AddRange(PackingCrossover.Find(report));
         foreach ((string? path, OutputFormat format) in outputs)
         {
             File.WriteAllText(path, format == OutputFormat.Json ? RecordWriters.ToJson(report) : RecordWriters.ToCsv(report));

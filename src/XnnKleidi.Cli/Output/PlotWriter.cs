@@ -104,6 +104,21 @@ internal static class PlotWriter
             }
         }
 
+        // A sweep marks the batch size from which packing pays: a line just before that group.
+        foreach (PackingCrossover crossover in report.Crossovers.Where(c => c.PaysFromBatch != null))
+        {
+            int g = baselines.FindIndex(off => off.Shape.Model == PackingCrossover.SweepModel && off.Shape.M == crossover.PaysFromBatch &&
+                off.Shape.K == crossover.K && off.Shape.N == crossover.N && off.Scheme == crossover.Scheme &&
+                off.Threads == crossover.Threads && off.KernelFamilyCap == crossover.KernelFamilyCap);
+            if (g >= 0)
+            {
+                ScottPlot.Plottables.VerticalLine from = plot.Add.VerticalLine(g - 0.5);
+                from.Color = Colors[ActivationPacking.On];
+                from.LinePattern = LinePattern.Dotted;
+                from.LabelText = FormattableString.Invariant($"packing pays from M = {crossover.PaysFromBatch}");
+            }
+        }
+
         ScottPlot.Plottables.HorizontalLine one = plot.Add.HorizontalLine(0);
         one.Color = Colors[ActivationPacking.Off];
         one.LineWidth = 1.5f;

@@ -15,7 +15,9 @@ namespace XnnKleidi.Cli.Output;
 /// Every record carries <see cref="SchemaVersion"/>; version 2 added the median's confidence interval and
 /// stability, each case's check, whether a ratio counts (and why not), and peaks per instruction family; version 3
 /// the Arm kernel family a case ran (kernelFamily), its cap (kernelFamilyCap) and the family ratio of a
-/// --kernel-family run (metric kernel_family_p50_ratio, against kernelFamilyBaseline).
+/// --kernel-family run (metric kernel_family_p50_ratio, against kernelFamilyBaseline). A --sweep adds one record per
+/// swept layer (metric packing_crossover_batch: the batch size from which packing pays, or null, with each batch size's
+/// on/off ratio and verdict under "batches"); existing records did not change, so the version did not either.
 /// CSV: one row per case with every statistic.
 /// </summary>
 internal static class RecordWriters
@@ -44,6 +46,23 @@ internal static class RecordWriters
             record["note"] = peak.Note;
             records.Add(record);
         }
+        foreach (PackingCrossover crossover in report.Crossovers)
+        {
+            JsonObject record = BaseRecord(report, $"{PackingCrossover.SweepModel}/{crossover.K}x{crossover.N}", "xnnkleidi",
+                crossover.Scheme.ToString().ToLowerInvariant(), "packing_crossover_batch", crossover.PaysFromBatch, null, crossover.Threads, null);
+            record["kernelFamilyCap"] = crossover.KernelFamilyCap is { } cap ? XnnKleidiLibrary.GetName(cap) : null;
+            record["shape"] = new JsonObject { ["k"] = crossover.K, ["n"] = crossover.N };
+            record["crossoverSummary"] = crossover.Summary;
+            record["batches"] = new JsonArray([.. crossover.Points.Select(point => (JsonNode)new JsonObject
+            {
+                ["m"] = point.M,
+                ["onOffP50Ratio"] = point.OnOffRatio,
+                ["verdict"] = JsonNamingPolicy.CamelCase.ConvertName(point.Verdict.ToString()),
+                ["why"] = point.Why,
+            })]);
+            records.Add(record);
+        }
+
         return records.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Spectre.Console;
 using XnnKleidi.Cli.Bench;
 using XnnKleidi.Oracle;
@@ -34,6 +35,7 @@ internal static class ReportTable
 
         WriteErrors(console, report);
         WriteKernelTable(console, report);
+        WriteCrossovers(console, report);
         WriteTargets(console, report);
         foreach (string note in report.Notes)
         {
@@ -41,6 +43,39 @@ internal static class ReportTable
         }
 
         WriteEmulationWarning(console, report.Host);
+    }
+
+    /// <summary>Each swept layer: packed over unpacked p50 per batch size, what it means, and where packing starts to pay.</summary>
+    private static void WriteCrossovers(IAnsiConsole console, BenchReport report)
+    {
+        foreach (PackingCrossover crossover in report.Crossovers)
+        {
+            string cap = crossover.KernelFamilyCap is { } family ? $", {XnnKleidiLibrary.GetName(family)} cap" : "";
+            var table = new Table().Title(Markup.Escape(FormattableString.Invariant(
+                $"Packed against unpacked, {crossover.K}x{crossover.N} {crossover.Scheme.ToString().ToLowerInvariant()}, {crossover.Threads} thread(s){cap}")));
+            table.AddColumn("M");
+            table.AddColumn(new TableColumn("on/off p50").RightAligned());
+            table.AddColumn("verdict");
+            foreach (CrossoverPoint point in crossover.Points)
+            {
+                string verdict = point.Verdict switch
+                {
+                    PackingVerdict.Pays => "packing pays",
+                    PackingVerdict.Loses => "packing loses",
+                    PackingVerdict.WithinNoise => "within the noise",
+                    PackingVerdict.NotCounted => "not counted",
+                    _ => "no packed kernel",
+                };
+                bool marked = point.M == crossover.PaysFromBatch;
+                table.AddRow(
+                    (marked ? "[bold]> " : "") + point.M.ToString(CultureInfo.InvariantCulture) + (marked ? "[/]" : ""),
+                    point.OnOffRatio is double ratio ? ratio.ToString("0.00", CultureInfo.InvariantCulture) : "-",
+                    Markup.Escape(point.Why == null ? verdict : $"{verdict} ({point.Why})"));
+            }
+
+            console.Write(table);
+            console.MarkupLine($"[bold]{Markup.Escape(crossover.Summary)}[/]");
+        }
     }
 
     public static void WriteEmulationWarning(IAnsiConsole console, HostSummary host)
