@@ -88,6 +88,14 @@ internal sealed class CaseResult
     /// </summary>
     public double? FamilyRatio { get; set; }
 
+    /// <summary>
+    /// Set when this case ran on several threads no faster than on one although its work could be split: another
+    /// process probably held a core, so no ratio or target counts on it (<see cref="RunNoise"/>).
+    /// </summary>
+    public string? CoreStolen { get; set; }
+    /// <summary>Set when this case's ratio to packing off does not clear the run's own noise floor (<see cref="RunNoise"/>).</summary>
+    public string? WithinNoiseFloor { get; set; }
+
     /// <summary>Whether the median's confidence interval stayed wider than <see cref="TimingStatistics.StableHalfWidth"/>: no target is evaluated on it.</summary>
     public bool Unstable => Statistics is { IsStable: false };
 
@@ -159,6 +167,8 @@ internal sealed class BenchReport
     public List<TargetVerdict> Targets { get; } = [];
     /// <summary>For `--sweep`: each swept layer's packed against unpacked p50 over the batch sizes, and its crossover.</summary>
     public List<PackingCrossover> Crossovers { get; } = [];
+    /// <summary>The run's noise floor per thread count, from runners that executed identical runtimes.</summary>
+    public List<NoiseFloor> NoiseFloors { get; } = [];
     public List<string> Notes { get; } = [];
     public bool CheckFailed => Cases.Any(c => c.Check is { Passed: false } || (c.Error != null && c.Backend == Backend.XnnKleidi));
 }

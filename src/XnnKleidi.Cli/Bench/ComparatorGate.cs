@@ -46,6 +46,11 @@ internal static class ComparatorGate
             return "unstable median";
         }
 
+        if (ours.CoreStolen != null || other.CoreStolen != null)
+        {
+            return "another process held a core (more threads were no faster than one)";
+        }
+
         return null;
     }
 

@@ -166,6 +166,7 @@ internal sealed record PackingCrossover(
             ?? (off.Check is { Passed: false } || on.Check is { Passed: false } ? "an output failed its check" : null)
             ?? (emulated ? "the CPU is emulated, so timings mean nothing" : null)
             ?? (off.Unstable || on.Unstable ? "unstable median" : null)
+            ?? off.CoreStolen ?? on.CoreStolen
             ?? (off.Statistics == null || on.Statistics == null ? "not timed" : null);
         if (why != null)
         {
@@ -173,6 +174,11 @@ internal sealed record PackingCrossover(
         }
 
         TimingStatistics offTime = off.Statistics!, onTime = on.Statistics!;
+        if (on.WithinNoiseFloor != null)
+        {
+            return new(m, ratio, PackingVerdict.WithinNoise, on.WithinNoiseFloor);
+        }
+
         PackingVerdict verdict = onTime.MedianHigh < offTime.MedianLow ? PackingVerdict.Pays
             : onTime.MedianLow > offTime.MedianHigh ? PackingVerdict.Loses
             : PackingVerdict.WithinNoise;

@@ -516,6 +516,7 @@ internal static class BenchCommand
             c.KernelFamilyCap = kernelFamilyCap;
         }
 
+        report.NoiseFloors.AddRange(RunNoise.Assess(report));
         Targets.Evaluate(report);
         return report;
     }

@@ -17,7 +17,9 @@ namespace XnnKleidi.Cli.Output;
 /// the Arm kernel family a case ran (kernelFamily), its cap (kernelFamilyCap) and the family ratio of a
 /// --kernel-family run (metric kernel_family_p50_ratio, against kernelFamilyBaseline). A --sweep adds one record per
 /// swept layer (metric packing_crossover_batch: the batch size from which packing pays, or null, with each batch size's
-/// on/off ratio and verdict under "batches"); existing records did not change, so the version did not either.
+/// on/off ratio and verdict under "batches"), one record per thread count with the run's noise floor (metric
+/// noise_floor_relative, from runners that executed identical runtimes), and each case's coreStolen and
+/// withinNoiseFloor; existing fields did not change, so the version did not either.
 /// CSV: one row per case with every statistic.
 /// </summary>
 internal static class RecordWriters
@@ -46,6 +48,14 @@ internal static class RecordWriters
             record["note"] = peak.Note;
             records.Add(record);
         }
+        foreach (NoiseFloor floor in report.NoiseFloors)
+        {
+            JsonObject record = BaseRecord(report, "run/noise-floor", "xnnkleidi", "-", "noise_floor_relative", floor.Floor, null, floor.Threads, null);
+            record["pairs"] = floor.Pairs;
+            record["widestPair"] = floor.Widest;
+            records.Add(record);
+        }
+
         foreach (PackingCrossover crossover in report.Crossovers)
         {
             JsonObject record = BaseRecord(report, $"{PackingCrossover.SweepModel}/{crossover.K}x{crossover.N}", "xnnkleidi",
@@ -163,6 +173,8 @@ internal static class RecordWriters
         record["samples"] = c.Statistics?.Count;
         record["stable"] = c.Statistics == null ? null : !c.Unstable;
         record["checkPassed"] = c.Check?.Passed;
+        record["coreStolen"] = c.CoreStolen;
+        record["withinNoiseFloor"] = c.WithinNoiseFloor;
         record["checkWorstErrorOverBound"] = c.Check is { } check && double.IsFinite(check.WorstRatio) ? check.WorstRatio : null;
         CaseResult? comparator = metric switch
         {

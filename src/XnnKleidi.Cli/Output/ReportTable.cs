@@ -36,6 +36,7 @@ internal static class ReportTable
         WriteErrors(console, report);
         WriteKernelTable(console, report);
         WriteCrossovers(console, report);
+        WriteNoise(console, report);
         WriteTargets(console, report);
         foreach (string note in report.Notes)
         {
@@ -43,6 +44,26 @@ internal static class ReportTable
         }
 
         WriteEmulationWarning(console, report.Host);
+    }
+
+    /// <summary>The run's noise floor per thread count, the ratios inside it, and the cases a stolen core spoiled.</summary>
+    private static void WriteNoise(IAnsiConsole console, BenchReport report)
+    {
+        foreach (NoiseFloor floor in report.NoiseFloors)
+        {
+            console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+                $"noise floor at {floor.Threads} thread(s): ±{100 * floor.Floor:0.0} %, the widest of {floor.Pairs} pairs of identical runtimes ({floor.Widest}); a ratio closer to 1 says nothing")));
+        }
+
+        foreach (CaseResult c in report.Cases.Where(c => c.WithinNoiseFloor != null))
+        {
+            console.MarkupLine($"[grey]within the noise:[/] {Markup.Escape(Targets.Where(c))}: {Markup.Escape(c.WithinNoiseFloor!)}");
+        }
+
+        foreach (CaseResult c in report.Cases.Where(c => c.CoreStolen != null))
+        {
+            console.MarkupLine($"[yellow]core stolen:[/] {Markup.Escape(Targets.Where(c))} ({Markup.Escape(c.BackendName)}): {Markup.Escape(c.CoreStolen!)}; no ratio or target counts on it");
+        }
     }
 
     /// <summary>Each swept layer: packed over unpacked p50 per batch size, what it means, and where packing starts to pay.</summary>
