@@ -73,7 +73,8 @@ public abstract class ModelFile : IDisposable
     /// <exception cref="ArgumentException">The tensor is not this file's or not 2-D, or the scheme cannot hold its shape
     /// (see <see cref="LinearWeights.Quantize"/>).</exception>
     /// <exception cref="NotSupportedException">Its type is listed but not converted.</exception>
-    /// <exception cref="ModelFileFormatException">A value or scale in the file is NaN or infinite.</exception>
+    /// <exception cref="ModelFileFormatException">A value or scale in the file is NaN or infinite, or too large for any
+    /// scale the layer can compute with.</exception>
     public WeightConversion ToLinearWeights(TensorInfo weight, WeightScheme scheme, int blockSize = LinearWeights.DefaultBlockSize)
     {
         CheckOwn(weight);
@@ -95,7 +96,17 @@ public abstract class ModelFile : IDisposable
 
         float[] values = ReadFloat32(weight);
         TensorDecoder.CheckFinite(weight, values);
-        LinearWeights weights = LinearWeights.Quantize(values, outputChannels, inputChannels, scheme, blockSize);
+        LinearWeights weights;
+        try
+        {
+            weights = LinearWeights.Quantize(values, outputChannels, inputChannels, scheme, blockSize);
+        }
+        catch (ArgumentException e) when (e.ParamName == "weights")
+        {
+            // The values themselves are at fault (too large for any usable scale): the file's problem, not the caller's.
+            throw new ModelFileFormatException(weight.FilePath, $"cannot be quantized to {scheme.ToString().ToLowerInvariant()}: {e.Message}", weight.Name, innerException: e);
+        }
+
         string target = scheme.ToString().ToLowerInvariant();
         string description = weight.Type switch
         {

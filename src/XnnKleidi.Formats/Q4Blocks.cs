@@ -7,7 +7,7 @@ namespace XnnKleidi.Formats;
 /// <para>A Q4_0 block is an fp16 scale d and 16 bytes: weight j (0..15) is the low nibble q of byte j, weight 16 + j
 /// its high nibble, each worth d·(q − 8). qb4w stores weight k of a row in byte k/2 of the row (low nibble for even k)
 /// as q + 8 with q in −8..7, worth s·q for the block's bf16 scale s &gt; 0. So the nibbles move to their qb4w places
-/// unchanged and s is d rounded to the nearest bf16: each weight changes by at most |d|·8·2⁻⁹.</para>
+/// unchanged and s is d rounded to the nearest bf16: each weight changes by at most 8·|d|·2⁻⁸ = |d|/32.</para>
 /// <para>d is often negative: llama.cpp's quantizer takes d = (the value of largest magnitude) / −8. With s = |d| the
 /// nibble becomes 16 − q, which holds every q but 0, whose weight 8·|d| is one step past qb4w's top value 7·s. A
 /// block with d &lt; 0 and a nibble 0 is therefore dequantized and quantized again by <see cref="LinearWeights.Quantize"/>
@@ -26,6 +26,19 @@ internal static class Q4Blocks
         j < 16 ? block[2 + j] & 0x0F : block[2 + j - 16] >> 4;
 
     public static WeightConversion ToQb4w(MappedFile file, TensorInfo tensor, int outputChannels, int inputChannels)
+    {
+        try
+        {
+            return Convert(file, tensor, outputChannels, inputChannels);
+        }
+        catch (ArgumentException e) when (e.ParamName is "weights" or "bf16Scales")
+        {
+            // A scale the layer cannot compute with comes from the file's values.
+            throw new ModelFileFormatException(tensor.FilePath, $"cannot be held as qb4w: {e.Message}", tensor.Name, innerException: e);
+        }
+    }
+
+    private static WeightConversion Convert(MappedFile file, TensorInfo tensor, int outputChannels, int inputChannels)
     {
         int blocksPerRow = inputChannels / BlockSize;
         int rowBytes = inputChannels / 2;

@@ -13,7 +13,7 @@ public sealed record WeightConversion(LinearWeights Weights, TensorType SourceTy
 {
     /// <summary>
     /// For Q4_0 carried to qb4w: the largest |bf16 − fp16| / |fp16| over the scales carried, the precision lost by
-    /// rounding each block's fp16 scale to bf16 (at most 2⁻⁹). 0 otherwise.
+    /// rounding each block's fp16 scale to bf16 (at most 2⁻⁸: half a step of bf16's 8-bit significand). 0 otherwise.
     /// </summary>
     public double MaxScaleRelativeError { get; init; }
 
