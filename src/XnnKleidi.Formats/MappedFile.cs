@@ -60,6 +60,21 @@ internal sealed unsafe class MappedFile : IDisposable
         }
     }
 
+    /// <summary>Maps <paramref name="path"/> and hands it to <paramref name="parse"/>, unmapping it again if that throws.</summary>
+    public static T OpenAndParse<T>(string path, Func<MappedFile, T> parse)
+    {
+        MappedFile file = Open(path);
+        try
+        {
+            return parse(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>The <paramref name="length"/> bytes at <paramref name="offset"/>, which must lie inside the file.</summary>
     public ReadOnlySpan<byte> Bytes(long offset, long length, string what, string? tensorName = null)
     {

@@ -37,16 +37,7 @@ public sealed class SafetensorsFile : ModelFile
     public static new SafetensorsFile Open(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        MappedFile file = MappedFile.Open(path);
-        try
-        {
-            return Parse(path, file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
+        return MappedFile.OpenAndParse(path, file => Parse(path, file));
     }
 
     private protected override MappedFile FileOf(TensorInfo tensor) => file;
