@@ -120,6 +120,48 @@ public class Q4_0ToQb4wTests
         });
     }
 
+    [Test]
+    public void BlocksQuantizedTheLlamaCppWay_AboutHalfAreRequantizedWithinHalfAStep()
+    {
+        // Normal weights quantized as GGUF describes Q4_0 and llama.cpp writes it: d = (the value of largest
+        // magnitude) / −8, q = the nearest of 0..15 to w/d + 8. A block whose largest value is positive gets d < 0
+        // and that value q = 0, so about half the blocks cannot keep their 4-bit values.
+        const int Rows = 64, Columns = 256;
+        var random = new Random(5);
+        var scales = new ushort[Rows * Columns / 32];
+        var values = new int[scales.Length][];
+        for (int b = 0; b < scales.Length; b++)
+        {
+            double[] w = Enumerable.Range(0, 32).Select(_ => Normal(random) * 0.02).ToArray();
+            double extreme = w.MaxBy(Math.Abs);
+            scales[b] = TensorBytes.Fp16Bits((float)(extreme / -8));
+            double d = TensorBytes.Fp16Value(scales[b]);
+            values[b] = w.Select(x => (int)Math.Clamp(Math.Floor((x / d) + 8.5), 0, 15)).ToArray();
+        }
+
+        byte[] data = Enumerable.Range(0, scales.Length).SelectMany(b => TensorBytes.Q4_0Block(scales[b], values[b])).ToArray();
+        using var directory = new TempDirectory();
+        using ModelFile file = ModelFile.Open(directory.Write("m.gguf", new GgufBuilder().Tensor("w", GgufBuilder.GgmlQ4_0, [Columns, Rows], data).Build()));
+
+        WeightConversion conversion = file.ToLinearWeights(file.Tensors[0], WeightScheme.Qb4w);
+
+        TestContext.Out.WriteLine(conversion.Description);
+        TestContext.Out.WriteLine(FormattableString.Invariant(
+            $"largest weight error {conversion.MaxWeightError:G3} of the largest weight {conversion.LargestWeight:G3} ({conversion.MaxWeightError / conversion.LargestWeight:P2})"));
+        int expectedRequantized = Enumerable.Range(0, scales.Length).Count(b => NeedsRequantizing(scales[b], values[b]));
+        Assert.Multiple(() =>
+        {
+            Assert.That(conversion.RequantizedBlocks, Is.EqualTo(expectedRequantized));
+            Assert.That((double)expectedRequantized / scales.Length, Is.InRange(0.35, 0.65));
+            // A requantized block's step is about 8|d|/7 (bf16 rounding up adds < 2^-7), and rounding is off by at most
+            // half a step: 4|d|/7 of the largest weight 8|d| of its block, 1/14, or a little more.
+            Assert.That(conversion.MaxWeightError / conversion.LargestWeight, Is.LessThanOrEqualTo((1.0 / 14) * (1 + Math.ScaleB(1, -7))));
+        });
+    }
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
     /// <summary>Blocks of every kind: positive, negative with and without a q of 0, zero, and seeded random ones.</summary>
     private static (ushort[] Scales, int[][] Values) MakeBlocks()
     {
