@@ -164,6 +164,12 @@ public sealed class GgufFile : ModelFile
         }
 
         long dataOffset = AlignUp(cursor.Position, alignment);
+        // A file without tensors (a vocabulary, say) may end right after its header, without the padding.
+        if (pending.Count == 0)
+        {
+            dataOffset = Math.Min(dataOffset, file.Length);
+        }
+
         if (dataOffset > file.Length)
         {
             throw new ModelFileFormatException(path, "ends before its tensor data starts", offset: cursor.Position);

@@ -161,6 +161,21 @@ public class GgufReaderTests
     }
 
     [Test]
+    public void FileWithoutTensors_MayEndRightAfterItsMetadata()
+    {
+        using var directory = new TempDirectory();
+        byte[] padded = new GgufBuilder().MetadataString("general.name", "x").Build();
+        // 24 bytes of fixed header; the entry: key (8 + 12), type (4), value (8 + 1).
+        const int HeaderEnd = 24 + 8 + 12 + 4 + 8 + 1;
+        Assert.That(padded, Has.Length.GreaterThan(HeaderEnd), "the builder pads to the alignment");
+
+        using var file = GgufFile.Open(directory.Write("m.gguf", padded[..HeaderEnd]));
+
+        Assert.That(file.Tensors, Is.Empty);
+        Assert.That(file.Metadata["general.name"], Is.EqualTo("x"));
+    }
+
+    [Test]
     public void KQuantTensor_IsListedWithItsSizeButNotConverted()
     {
         using var directory = new TempDirectory();
