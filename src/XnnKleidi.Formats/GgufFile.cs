@@ -30,12 +30,9 @@ public sealed class GgufFile : ModelFile
 
     private static readonly byte[] Magic = "GGUF"u8.ToArray();
 
-    private readonly MappedFile file;
-
     private GgufFile(string path, MappedFile file, int version, int alignment, long dataOffset, IReadOnlyDictionary<string, object> metadata, IReadOnlyList<TensorInfo> tensors)
-        : base(path, tensors)
+        : base(path, tensors, file)
     {
-        this.file = file;
         Version = version;
         Alignment = alignment;
         DataOffset = dataOffset;
@@ -68,17 +65,6 @@ public sealed class GgufFile : ModelFile
     {
         ArgumentNullException.ThrowIfNull(path);
         return MappedFile.OpenAndParse(path, file => Parse(path, file));
-    }
-
-    private protected override MappedFile FileOf(TensorInfo tensor) => file;
-
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            file.Dispose();
-        }
     }
 
     private static GgufFile Parse(string path, MappedFile file)

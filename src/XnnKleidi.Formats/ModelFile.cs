@@ -13,8 +13,12 @@ public abstract class ModelFile : IDisposable
 {
     private readonly Dictionary<string, TensorInfo> byName;
 
-    private protected ModelFile(string path, IReadOnlyList<TensorInfo> tensors)
+    // The mapping of a single-file format; null for a set of files, which overrides FileOf and Dispose.
+    private readonly MappedFile? file;
+
+    private protected ModelFile(string path, IReadOnlyList<TensorInfo> tensors, MappedFile? file)
     {
+        this.file = file;
         Path = path;
         Tensors = tensors;
         byName = tensors.ToDictionary(tensor => tensor.Name, StringComparer.Ordinal);
@@ -133,11 +137,18 @@ public abstract class ModelFile : IDisposable
     }
 
     /// <summary>Releases the file's mapping.</summary>
-    protected abstract void Dispose(bool disposing);
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            file?.Dispose();
+        }
+    }
 
     internal MappedFile MappedFileOf(TensorInfo tensor) => FileOf(tensor);
 
-    private protected abstract MappedFile FileOf(TensorInfo tensor);
+    private protected virtual MappedFile FileOf(TensorInfo tensor) =>
+        file ?? throw new InvalidOperationException($"{GetType().Name} holds several files and must say which holds '{tensor.Name}'");
 
     private void CheckOwn(TensorInfo tensor)
     {

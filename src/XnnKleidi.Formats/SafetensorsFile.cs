@@ -17,12 +17,9 @@ public sealed class SafetensorsFile : ModelFile
 
     private const string MetadataKey = "__metadata__";
 
-    private readonly MappedFile file;
-
     private SafetensorsFile(string path, MappedFile file, IReadOnlyDictionary<string, string> metadata, IReadOnlyList<TensorInfo> tensors)
-        : base(path, tensors)
+        : base(path, tensors, file)
     {
-        this.file = file;
         Metadata = metadata;
     }
 
@@ -38,17 +35,6 @@ public sealed class SafetensorsFile : ModelFile
     {
         ArgumentNullException.ThrowIfNull(path);
         return MappedFile.OpenAndParse(path, file => Parse(path, file));
-    }
-
-    private protected override MappedFile FileOf(TensorInfo tensor) => file;
-
-    /// <inheritdoc/>
-    protected override void Dispose(bool disposing)
-    {
-        if (disposing)
-        {
-            file.Dispose();
-        }
     }
 
     private static SafetensorsFile Parse(string path, MappedFile file)

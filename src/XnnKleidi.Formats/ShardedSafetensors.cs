@@ -14,7 +14,7 @@ public sealed class ShardedSafetensors : ModelFile
     private readonly Dictionary<string, SafetensorsFile> shardsByPath;
 
     private ShardedSafetensors(string path, IReadOnlyList<SafetensorsFile> shards, IReadOnlyList<TensorInfo> tensors)
-        : base(path, tensors)
+        : base(path, tensors, file: null)
     {
         Shards = shards;
         shardsByPath = shards.ToDictionary(shard => shard.Path, StringComparer.Ordinal);
@@ -79,6 +79,8 @@ public sealed class ShardedSafetensors : ModelFile
                 shard.Dispose();
             }
         }
+
+        base.Dispose(disposing);
     }
 
     private static List<(string Tensor, string Shard)> ReadWeightMap(string indexPath)
