@@ -554,12 +554,22 @@ Task("TestBindingsGenerator")
         new Dictionary<string, string> { ["XNNKLEIDI_SOURCES_CMAKE"] = sourcesCacheFile.FullPath });
 });
 
+Task("TestFormats")
+    .Description("The model-file readers' tests (safetensors and GGUF, written byte by byte by the tests): managed only, on the build machine's own CPU.")
+    .Does(() =>
+{
+    const string project = "tests/XnnKleidi.Formats.Tests";
+    Run("dotnet", $"build {project} -c {configuration}");
+    RunTestExecutable("formats", $"{project}/bin/{configuration}/net10.0/XnnKleidi.Formats.Tests", "", new Dictionary<string, string>());
+});
+
 Task("Test")
     .Description("Everything testable: native smoke tests, XNNPACK's kernel tests, artifact checks, bindings, managed tests, the package.")
     .IsDependentOn("TestNative")
     .IsDependentOn("TestXnnpackKernels")
     .IsDependentOn("VerifyBindings")
     .IsDependentOn("TestBindingsGenerator")
+    .IsDependentOn("TestFormats")
     .IsDependentOn("TestManaged")
     .IsDependentOn("TestCli")
     .IsDependentOn("TestPackage")
