@@ -172,6 +172,7 @@ internal static class BenchCommand
         Option<List<GenerationPhase>> phase = ModelCommand.CreatePhaseOption();
         Option<int?> promptTokens = ModelCommand.CreatePromptTokensOption();
         Option<string?> layers = ModelCommand.CreateLayersOption();
+        Option<int?> tokens = ModelCommand.CreateTokensOption();
 
         var command = new Command("bench",
             "Measure quantized linear layers with KleidiAI activation packing off, on and auto.\n\n" +
@@ -183,10 +184,11 @@ internal static class BenchCommand
             "  xnnkleidi bench --preset vit-b16 --scheme qc8w,qc4w,qb4w --packing off,on --kernel-family sme2,i8mm\n" +
             "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json --plot vit.png\n" +
             "  xnnkleidi bench --sweep 2048x8192 --scheme qb4w --sweep-max 256 --out sweep.json --plot sweep.png\n" +
-            "  xnnkleidi bench --model llama-3.2-1b --scheme qb4w --phase prefill,decode --prompt-tokens 128 --packing off,on")
+            "  xnnkleidi bench --model llama-3.2-1b --scheme qb4w --phase prefill,decode --prompt-tokens 128 --packing off,on\n" +
+            "  xnnkleidi bench --model model.safetensors --scheme qc8w,qc4w,qb4w --tokens 16 --packing off,on")
         {
             preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
-            blockSize, seed, quiet, kernelFamily, model, checkRows, phase, promptTokens, layers, sweep, sweepMax, kernelFamilyChild,
+            blockSize, seed, quiet, kernelFamily, model, checkRows, phase, promptTokens, tokens, layers, sweep, sweepMax, kernelFamilyChild,
         };
         command.SetAction(parse =>
         {
@@ -211,6 +213,7 @@ internal static class BenchCommand
                     Model = modelName,
                     Phases = parse.GetValue(phase) ?? [],
                     PromptTokens = parse.GetValue(promptTokens),
+                    Tokens = parse.GetValue(tokens),
                     LayerPattern = parse.GetValue(layers),
                     Schemes = OrDefault(parse.GetValue(scheme), WeightScheme.Qc8w),
                     Packings = OrDefault(parse.GetValue(packing), ActivationPacking.Off, ActivationPacking.On, ActivationPacking.Auto),
@@ -268,7 +271,7 @@ internal static class BenchCommand
                 throw new UsageException("bench: give --preset, --shape or --sweep (see `xnnkleidi bench --help`)");
             }
             foreach ((Option option, string name) in new (Option, string)[]
-                     { (checkRows, "--check-rows"), (phase, "--phase"), (promptTokens, "--prompt-tokens"), (layers, "--layers") })
+                     { (checkRows, "--check-rows"), (phase, "--phase"), (promptTokens, "--prompt-tokens"), (tokens, "--tokens"), (layers, "--layers") })
             {
                 if (parse.GetResult(option) is { Implicit: false })
                 {

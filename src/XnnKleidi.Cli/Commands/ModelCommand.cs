@@ -5,6 +5,7 @@ using XnnKleidi.Cli.Bench;
 using XnnKleidi.Cli.Model;
 using XnnKleidi.Cli.Output;
 using XnnKleidi.Cli.Platform;
+using XnnKleidi.Formats;
 using XnnKleidi.Oracle;
 
 namespace XnnKleidi.Cli.Commands;
@@ -17,19 +18,38 @@ internal static class ModelCommand
     {
         var option = new Option<string?>("--model")
         {
-            Description = "Run a model's linear layers in forward order, each with its own random weights at the model's shapes and " +
-                          $"sizes, as one forward pass per packing mode: {string.Join(", ", ModelCatalog.Names)}. Reports the model " +
-                          "total (p50 and its 95 % interval), each layer's convert and GEMM from XNNPACK's profile, what auto chose, " +
-                          "and the same shapes timed on their own. --iterations counts forward passes; --warmup defaults to 2 passes and --min-time to 3 s " +
-                          "of passes per mode.",
-            HelpName = string.Join('|', ModelCatalog.Names),
+            Description = "Run a model's linear layers in forward order as one forward pass per packing mode: a model of the " +
+                          $"catalogue ({string.Join(", ", ModelCatalog.Names)}), each layer with its own random weights at the " +
+                          "model's shapes and sizes, or a model file (.safetensors, a sharded set's .index.json, .gguf) with its " +
+                          "own weights, where each scheme's quantization error on those weights is reported next to the speed. " +
+                          "Reports the model total (p50 and its 95 % interval), each layer's convert and GEMM from XNNPACK's " +
+                          "profile, what auto chose, and the same shapes timed on their own. --iterations counts forward passes; " +
+                          "--warmup defaults to 2 passes and --min-time to 3 s of passes per mode.",
+            HelpName = string.Join('|', ModelCatalog.Names) + "|FILE",
         };
         option.Validators.Add(result =>
         {
-            string? value = result.GetValueOrDefault<string?>();
-            if (value != null && !ModelCatalog.Names.Contains(value.ToLowerInvariant()))
+            if (result.GetValueOrDefault<string?>() is { } value && ModelSource.Parse(value, out string? error) == null)
             {
-                result.AddError($"--model: unknown model '{value}' (expected {string.Join(", ", ModelCatalog.Names)})");
+                result.AddError(error!);
+            }
+        });
+        return option;
+    }
+
+    /// <summary>The `--tokens` option of `bench`, for a model file.</summary>
+    public static Option<int?> CreateTokensOption()
+    {
+        var option = new Option<int?>("--tokens")
+        {
+            Description = "With --model FILE: run every layer of the file at M rows, instead of a prefill and a decode.",
+            HelpName = "M",
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } tokens && (tokens < 1 || tokens > LanguageModel.MaxPromptTokens))
+            {
+                result.AddError($"--tokens must be between 1 and {LanguageModel.MaxPromptTokens}");
             }
         });
         return option;
@@ -109,6 +129,8 @@ internal static class ModelCommand
         /// <summary>The phases given with --phase; empty when none was.</summary>
         public IReadOnlyList<GenerationPhase> Phases { get; init; } = [];
         public int? PromptTokens { get; init; }
+        /// <summary>For a model file: every layer at this many rows, instead of phases.</summary>
+        public int? Tokens { get; init; }
         public string? LayerPattern { get; init; }
         public required IReadOnlyList<WeightScheme> Schemes { get; init; }
         public required IReadOnlyList<ActivationPacking> Packings { get; init; }
@@ -132,6 +154,10 @@ internal static class ModelCommand
         public required IReadOnlyList<string> Conflicting { get; init; }
     }
 
+    /// <summary>One model run: a phase (language models and files), a scheme, and the layers at that phase's M.</summary>
+    private sealed record Workload(GenerationPhase? Phase, int? Tokens, WeightScheme Scheme, IReadOnlyList<ModelLayer> Layers,
+        IReadOnlyList<LinearLayer>? FileLayers);
+
     public static int Run(Request request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -145,21 +171,56 @@ internal static class ModelCommand
             throw new UsageException("bench --model: --check-rows needs --check");
         }
 
-        if (request.Schemes.Count != 1)
+        ModelSource source = ModelSource.Parse(request.Model, out string? sourceError) ?? throw new UsageException(sourceError!);
+        if (source is FileModel fileSource)
         {
-            throw new UsageException("bench --model: give one --scheme (a model run holds every layer in one weight scheme)");
+            ModelFile file;
+            try
+            {
+                file = ModelFile.Open(fileSource.FullPath);
+            }
+            catch (ModelFileFormatException e)
+            {
+                throw new UsageException("bench --model: " + e.Message.ReplaceLineEndings(" "));
+            }
+
+            using (file)
+            {
+                return RunWorkloads(request, source, Workloads(request, source, file), file);
+            }
         }
 
-        string model = request.Model.ToLowerInvariant();
-        WeightScheme scheme = request.Schemes[0];
+        return RunWorkloads(request, source, Workloads(request, source, null), null);
+    }
+
+    /// <summary>Every run the request asks for, validated before any of them starts.</summary>
+    private static List<Workload> Workloads(Request request, ModelSource source, ModelFile? file)
+    {
+        string model = source.Name;
         bool isLanguageModel = LanguageModel.Find(model) != null;
-        if (!isLanguageModel && (request.Phases.Count > 0 || request.PromptTokens != null))
+        if (file == null && request.Schemes.Count != 1)
+        {
+            throw new UsageException("bench --model: give one --scheme (a model run holds every layer in one weight scheme; " +
+                                     "a model file may be run in several, each on its own)");
+        }
+
+        if (request.Tokens != null && file == null)
+        {
+            throw new UsageException($"bench --model {model}: --tokens is for model files; the catalogue's models have their own rows");
+        }
+
+        if (request.Tokens != null && (request.Phases.Count > 0 || request.PromptTokens != null))
+        {
+            throw new UsageException("bench --model: --tokens runs every layer at one M; it cannot be combined with --phase or --prompt-tokens");
+        }
+
+        if (!isLanguageModel && file == null && (request.Phases.Count > 0 || request.PromptTokens != null))
         {
             throw new UsageException($"bench --model {model}: --phase and --prompt-tokens are for the language models " +
-                                     $"({string.Join(", ", LanguageModel.All.Select(m => m.Name))}); {model} has one forward pass");
+                                     $"({string.Join(", ", LanguageModel.All.Select(m => m.Name))}) and model files; {model} has one forward pass");
         }
 
-        IReadOnlyList<GenerationPhase?> phases = !isLanguageModel ? [null]
+        IReadOnlyList<GenerationPhase?> phases = request.Tokens != null || (!isLanguageModel && file == null) ? [null]
             : request.Phases.Count > 0 ? [.. request.Phases.Cast<GenerationPhase?>()]
             : [GenerationPhase.Prefill, GenerationPhase.Decode];
         if (request.PromptTokens != null && !phases.Contains(GenerationPhase.Prefill))
@@ -169,46 +230,101 @@ internal static class ModelCommand
 
         int promptTokens = request.PromptTokens ?? LanguageModel.DefaultPromptTokens;
         Regex? layerFilter = request.LayerPattern == null ? null : LayerFilter.TryCreate(request.LayerPattern, out _);
-        var workloads = new List<(GenerationPhase? Phase, IReadOnlyList<ModelLayer> Layers)>();
-        foreach (GenerationPhase? phase in phases)
+        IReadOnlyList<LinearLayer>? fileLayers = null;
+        if (file != null)
         {
-            IReadOnlyList<ModelLayer> all = ModelCatalog.Get(model, phase, promptTokens);
-            IReadOnlyList<ModelLayer> layers = layerFilter == null ? all : [.. all.Where(layer => layerFilter.IsMatch(layer.Name))];
-            if (layers.Count == 0)
+            IReadOnlyList<LinearLayer> convertible = [.. file.LinearLayers.Where(layer => layer.Weight.IsConvertible)];
+            if (convertible.Count == 0)
             {
-                throw new UsageException($"bench --model {model}: --layers '{request.LayerPattern}' matches none of its {all.Count} layers " +
-                                         $"(they are named like '{all[0].Name}' and '{all[^1].Name}')");
+                throw new UsageException($"bench --model {model}: the file has no linear layer of a type XnnKleidi converts " +
+                                         $"(`xnnkleidi inspect {model}` lists its tensors)");
             }
 
-            if (ModelWeights.Unsupported(layers, scheme, request.BlockSize) is { } unsupported)
+            fileLayers = layerFilter == null ? convertible : [.. convertible.Where(layer => layerFilter.IsMatch(layer.Name))];
+            if (fileLayers.Count == 0)
             {
-                throw new UsageException($"bench --model {model}: {unsupported}");
+                throw new UsageException($"bench --model {model}: --layers '{request.LayerPattern}' matches none of its {convertible.Count} layers " +
+                                         $"(they are named like '{convertible[0].Name}' and '{convertible[^1].Name}')");
             }
 
-            workloads.Add((phase, layers));
+            if (fileLayers.FirstOrDefault(layer => layer.InputChannels > int.MaxValue || layer.OutputChannels > int.MaxValue) is { } huge)
+            {
+                throw new UsageException($"bench --model {model}: {huge.Name} is {huge.OutputChannels}x{huge.InputChannels}, more than a layer holds");
+            }
         }
 
-        // With more than one phase, each phase's files carry its name before the extension.
-        string? PhasePath(string? path, GenerationPhase? phase) => path == null || workloads.Count == 1 || phase == null ? path
-            : Path.ChangeExtension(path, $"{phase.Value.ToString().ToLowerInvariant()}{Path.GetExtension(path)}");
-        foreach ((GenerationPhase? phase, _) in workloads)
+        var workloads = new List<Workload>();
+        foreach (WeightScheme scheme in request.Schemes)
         {
-            foreach (string path in request.Outputs.Select(o => o.Path).Append(request.PlotPath).Select(path => PhasePath(path, phase)).OfType<string>())
+            foreach (GenerationPhase? phase in phases)
+            {
+                IReadOnlyList<ModelLayer> layers;
+                if (fileLayers != null)
+                {
+                    // A file's layers all see the same rows: --tokens, the prompt in a prefill, one in a decode.
+                    int m = request.Tokens ?? (phase == GenerationPhase.Decode ? 1 : promptTokens);
+                    layers = [.. fileLayers.Select(layer => new ModelLayer(layer.Name, m, (int)layer.InputChannels, (int)layer.OutputChannels))];
+                }
+                else
+                {
+                    IReadOnlyList<ModelLayer> all = ModelCatalog.Get(model, phase, promptTokens);
+                    layers = layerFilter == null ? all : [.. all.Where(layer => layerFilter.IsMatch(layer.Name))];
+                    if (layers.Count == 0)
+                    {
+                        throw new UsageException($"bench --model {model}: --layers '{request.LayerPattern}' matches none of its {all.Count} layers " +
+                                                 $"(they are named like '{all[0].Name}' and '{all[^1].Name}')");
+                    }
+                }
+
+                if (ModelWeights.Unsupported(layers, scheme, request.BlockSize) is { } unsupported)
+                {
+                    throw new UsageException($"bench --model {model}: {unsupported}");
+                }
+
+                workloads.Add(new Workload(phase, request.Tokens, scheme, layers, fileLayers));
+            }
+        }
+
+        return workloads;
+    }
+
+    private static int RunWorkloads(Request request, ModelSource source, List<Workload> workloads, ModelFile? file)
+    {
+        bool severalPhases = workloads.Select(w => w.Phase).Distinct().Count() > 1;
+        bool severalSchemes = workloads.Select(w => w.Scheme).Distinct().Count() > 1;
+        // With several phases or schemes, each run's files carry them before the extension: run.qb4w.decode.json.
+        string? PathFor(string? path, Workload workload)
+        {
+            if (path == null || (!severalPhases && !severalSchemes))
+            {
+                return path;
+            }
+
+            string suffix = (severalSchemes ? "." + workload.Scheme.ToString().ToLowerInvariant() : "")
+                + (severalPhases && workload.Phase is { } phase ? "." + phase.ToString().ToLowerInvariant() : "");
+            return Path.ChangeExtension(path, suffix.TrimStart('.') + Path.GetExtension(path));
+        }
+
+        foreach (Workload workload in workloads)
+        {
+            foreach (string path in request.Outputs.Select(o => o.Path).Append(request.PlotPath).Select(path => PathFor(path, workload)).OfType<string>())
             {
                 BenchCommand.EnsureWritable(path);
             }
         }
 
         int exitCode = 0, passed = 0, failed = 0;
-        foreach ((GenerationPhase? phase, IReadOnlyList<ModelLayer> layers) in workloads)
+        int promptTokens = request.PromptTokens ?? LanguageModel.DefaultPromptTokens;
+        foreach (Workload workload in workloads)
         {
             var options = new ModelRunOptions
             {
-                Model = model,
-                Phase = phase,
-                PromptTokens = phase == GenerationPhase.Prefill ? promptTokens : null,
+                Model = source.Name,
+                Phase = workload.Phase,
+                PromptTokens = workload.Phase == GenerationPhase.Prefill ? promptTokens : null,
+                Tokens = workload.Tokens,
                 LayerPattern = request.LayerPattern,
-                Scheme = scheme,
+                Scheme = workload.Scheme,
                 Packings = request.Packings,
                 Threads = request.Threads,
                 // A forward pass touches every layer's weights, so two passes warm what a model run can warm.
@@ -221,14 +337,14 @@ internal static class ModelCommand
                 BlockSize = request.BlockSize,
                 Seed = request.Seed,
             };
-            ModelReport report = RunOne(request, options, layers, [.. request.Outputs.Select(o => (PhasePath(o.Path, phase)!, o.Format))],
-                PhasePath(request.PlotPath, phase));
+            ModelReport report = RunOne(request, options, workload, file,
+                [.. request.Outputs.Select(o => (PathFor(o.Path, workload)!, o.Format))], PathFor(request.PlotPath, workload));
             passed += report.ChecksPassed;
             failed += report.ChecksFailed;
             exitCode = Math.Max(exitCode, options.Check && report.ChecksFailed > 0 ? Program.Failed : 0);
         }
 
-        // Each phase closed with its own line; the last line counts them all, as the build reads it.
+        // Each run closed with its own line; the last line counts them all, as the build reads it.
         if (request.Check && workloads.Count > 1)
         {
             TextWriter summaryWriter = request.StdoutFormat == "table" ? Console.Out : Console.Error;
@@ -238,9 +354,10 @@ internal static class ModelCommand
         return exitCode;
     }
 
-    private static ModelReport RunOne(Request request, ModelRunOptions options, IReadOnlyList<ModelLayer> layers,
+    private static ModelReport RunOne(Request request, ModelRunOptions options, Workload workload, ModelFile? file,
         IReadOnlyList<(string Path, string Format)> outputs, string? plotPath)
     {
+        IReadOnlyList<ModelLayer> layers = workload.Layers;
         IAnsiConsole console = ConsoleFactory.Create();
         HostSummary host = HostSummaryFactory.Create();
         if (host.EmulationReason != null && !request.Quiet)
@@ -248,8 +365,30 @@ internal static class ModelCommand
             ReportTable.WriteEmulationWarning(console, host);
         }
 
-        ModelWeights weights = ModelWeights.Generate(options.Model, layers, options.Scheme, options.BlockSize, options.Seed);
+        ModelWeights weights;
+        IReadOnlyList<string> conversions = [];
+        if (file != null && workload.FileLayers != null)
+        {
+            try
+            {
+                (weights, conversions) = ModelWeights.FromFile(file, workload.FileLayers, layers, options.Scheme, options.BlockSize, options.Seed);
+            }
+            catch (ModelFileFormatException e)
+            {
+                throw new UsageException("bench --model: " + e.Message.ReplaceLineEndings(" "));
+            }
+        }
+        else
+        {
+            weights = ModelWeights.Generate(options.Model, layers, options.Scheme, options.BlockSize, options.Seed);
+        }
+
         var report = new ModelReport { Options = options, Host = host, Layers = layers, WeightBytes = weights.WeightBytes };
+        report.Notes.AddRange(conversions.Select(line => "weights: " + line));
+        if (file != null && workload.FileLayers != null && !options.Check)
+        {
+            report.Accuracy = WeightAccuracy.Measure(file, workload.FileLayers, weights);
+        }
         if (options.Phase != null)
         {
             report.Notes.Add("Attention over the KV cache (the score and value products), the norms, the rotary embedding and the " +

@@ -11,6 +11,8 @@ internal sealed record ModelRunOptions
     public GenerationPhase? Phase { get; init; }
     /// <summary>For a prefill, the prompt's tokens (the M of every block's linears).</summary>
     public int? PromptTokens { get; init; }
+    /// <summary>For a model file run at one M (--tokens): that M.</summary>
+    public int? Tokens { get; init; }
     /// <summary>The --layers pattern that chose the layers run, or null for every layer of the model.</summary>
     public string? LayerPattern { get; init; }
     public required WeightScheme Scheme { get; init; }
@@ -38,6 +40,7 @@ internal sealed record ModelRunOptions
     {
         GenerationPhase.Prefill => FormattableString.Invariant($"{Model} prefill of {PromptTokens} tokens"),
         GenerationPhase.Decode => $"{Model} decode",
+        _ when Tokens != null => FormattableString.Invariant($"{Model} at {Tokens} tokens"),
         _ => Model,
     };
 }
@@ -118,6 +121,8 @@ internal sealed class ModelReport
     public List<ModelModeResult> Runs { get; } = [];
     public List<ModelShapeComparison> Shapes { get; } = [];
     public List<string> Notes { get; } = [];
+    /// <summary>For a model file (timed runs): each layer's quantization error on the file's own weights.</summary>
+    public WeightAccuracy? Accuracy { get; set; }
 
     public int ChecksPassed => Runs.Sum(run => run.Layers.Count(layer => layer.Check is { Passed: true }));
 

@@ -1,3 +1,5 @@
+using XnnKleidi.Formats;
+
 namespace XnnKleidi.Cli.Model;
 
 /// <summary>
@@ -81,6 +83,53 @@ internal sealed class ModelWeights
             biases[index] = bias;
         });
         return new ModelWeights(model, layers, scheme, blockSize, seed, weights, biases);
+    }
+
+    /// <summary>
+    /// The weights and biases of a model file's layers, converted to <paramref name="scheme"/>, and one line per kind of
+    /// conversion saying what it kept and what it lost (fp16 scales rounded to bf16, Q8_0 requantized, …).
+    /// </summary>
+    public static (ModelWeights Weights, IReadOnlyList<string> Conversions) FromFile(
+        ModelFile file, IReadOnlyList<LinearLayer> sources, IReadOnlyList<ModelLayer> layers, WeightScheme scheme, int blockSize, uint seed)
+    {
+        ArgumentNullException.ThrowIfNull(file);
+        ArgumentNullException.ThrowIfNull(sources);
+        ArgumentNullException.ThrowIfNull(layers);
+        var weights = new LinearWeights[layers.Count];
+        var biases = new float[layers.Count][];
+        var conversions = new WeightConversion[layers.Count];
+        for (int index = 0; index < layers.Count; index++)
+        {
+            conversions[index] = file.ToLinearWeights(sources[index].Weight, scheme, blockSize);
+            weights[index] = conversions[index].Weights;
+            biases[index] = file.ReadBias(sources[index]) ?? new float[layers[index].N];
+        }
+
+        var lines = conversions
+            .GroupBy(conversion => conversion.Description)
+            .Select(group => FormattableString.Invariant($"{group.Count()} layer(s): {group.Key}") + Lost(group.ToList()))
+            .ToList();
+        return (new ModelWeights(file.Path, layers, scheme, blockSize, seed, weights, biases), lines);
+    }
+
+    /// <summary>What a group of conversions lost, in figures: scale rounding, blocks requantized, the largest weight error.</summary>
+    private static string Lost(IReadOnlyList<WeightConversion> group)
+    {
+        double scaleError = group.Max(conversion => conversion.MaxScaleRelativeError);
+        long requantized = group.Sum(conversion => conversion.RequantizedBlocks);
+        long carried = group.Sum(conversion => conversion.CarriedBlocks);
+        var parts = new List<string>();
+        if (scaleError > 0)
+        {
+            parts.Add(FormattableString.Invariant($"scales rounded by at most {100 * scaleError:0.###} %"));
+        }
+
+        if (carried + requantized > 0)
+        {
+            parts.Add(FormattableString.Invariant($"{carried} blocks carried as they are, {requantized} requantized"));
+        }
+
+        return parts.Count == 0 ? "" : " (" + string.Join("; ", parts) + ")";
     }
 
     /// <summary>Uniform values in [-1, 1) from a seed: the model's input, or a layer's own input for --check.</summary>

@@ -55,6 +55,19 @@ internal static class ModelRecordWriters
             ["runs"] = new JsonArray([.. report.Runs.Select(Run)]),
             ["shapes"] = new JsonArray([.. report.Shapes.Select(Shape)]),
             ["notes"] = new JsonArray([.. report.Notes.Select(note => (JsonNode?)JsonValue.Create(note))]),
+            ["tokens"] = options.Tokens,
+            ["accuracy"] = report.Accuracy is { } accuracy ? new JsonObject
+            {
+                ["definition"] = "relative error ||y - y_ref||2 / ||y_ref||2 against the float64 product of the file's own weights",
+                ["inputDistribution"] = "standard normal, seeded per layer",
+                ["rowsPerLayer"] = WeightAccuracy.Rows,
+                ["total"] = accuracy.Total,
+                ["layers"] = new JsonArray([.. accuracy.Layers.Select(layer => (JsonNode)new JsonObject
+                {
+                    ["name"] = layer.Name,
+                    ["relativeError"] = layer.RelativeError,
+                })]),
+            } : null,
         };
         return document.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }

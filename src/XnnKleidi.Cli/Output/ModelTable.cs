@@ -31,6 +31,7 @@ internal static class ModelTable
             }
 
             WriteShapes(console, report);
+            WriteAccuracy(console, report);
         }
 
         foreach (string message in report.Runs.Where(run => run.Error != null).Select(run => $"packing {run.PackingName}, {run.Threads}t: {run.Error}"))
@@ -200,5 +201,30 @@ internal static class ModelTable
         {
             console.MarkupLine($"[red]FAIL[/] {Markup.Escape($"packing {run.PackingName}, {run.Threads}t, layer {layer.Index} {layer.Layer.Name}: {layer.Check!.Failure}")}");
         }
+    }
+
+    /// <summary>Each layer's quantization error on the file's own weights, worst first, and the model's total.</summary>
+    private static void WriteAccuracy(IAnsiConsole console, ModelReport report)
+    {
+        if (report.Accuracy is not { } accuracy)
+        {
+            return;
+        }
+
+        string scheme = report.Options.Scheme.ToString().ToLowerInvariant();
+        var table = new Table().Title(Markup.Escape(
+            $"{scheme} on the file's own weights: relative error of each layer's output (standard normal inputs, {WeightAccuracy.Rows} rows)"));
+        table.AddColumn("layer");
+        table.AddColumn(new TableColumn("relative error").RightAligned());
+        const int Shown = 10;
+        foreach (LayerAccuracy layer in accuracy.Layers.OrderByDescending(layer => layer.RelativeError).Take(Shown))
+        {
+            table.AddRow(Markup.Escape(layer.Name), layer.RelativeError.ToString("0.0000", CultureInfo.InvariantCulture));
+        }
+
+        console.Write(table);
+        string more = accuracy.Layers.Count > Shown ? $" (the {Shown} worst of {accuracy.Layers.Count} layers shown)" : "";
+        console.MarkupLine(Markup.Escape(string.Create(CultureInfo.InvariantCulture,
+            $"model total relative error, {scheme}: {accuracy.Total:0.0000}{more}")));
     }
 }
