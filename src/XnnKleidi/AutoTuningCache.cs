@@ -80,9 +80,13 @@ public sealed class AutoTuningCache
     }
 
     /// <summary>The timing stored for this layer at <paramref name="batch"/> under the current environment and <paramref name="threads"/>.</summary>
-    internal ActivationPackingTiming? Find(AutoTuningEnvironment environment, int threads, LinearWeights weights, int batch)
+    internal ActivationPackingTiming? Find(AutoTuningEnvironment environment, int threads, LinearWeights weights, int batch) =>
+        Find(environment, threads, weights.Scheme, weights.InputChannels, weights.OutputChannels, BlockSizeOf(weights), batch);
+
+    /// <summary>The timing stored under exactly this key, marked as read from the cache; null when there is none.</summary>
+    internal ActivationPackingTiming? Find(AutoTuningEnvironment environment, int threads, WeightScheme scheme, int inputChannels, int outputChannels, int blockSize, int batch)
     {
-        EntryKey key = KeyOf(environment, threads, weights.Scheme, weights.InputChannels, weights.OutputChannels, BlockSizeOf(weights), batch);
+        EntryKey key = KeyOf(environment, threads, scheme, inputChannels, outputChannels, blockSize, batch);
         lock (gate)
         {
             return entries.TryGetValue(key, out AutoTuningCacheEntry? entry) ? entry.Timing with { IsFromCache = true, TotalTime = TimeSpan.Zero } : null;
