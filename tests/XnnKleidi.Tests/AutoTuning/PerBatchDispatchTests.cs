@@ -36,7 +36,8 @@ public sealed class PerBatchDispatchTests
                 Assert.That(info.IsActivationPackingActive, Is.EqualTo(packed), $"M={batch}");
                 Assert.That(info.OperatorNames, Is.EqualTo(ExpectedNames(packed ? "QP8" : "QD8", scheme)), $"M={batch}");
                 Assert.That(info.KleidiAIKernelName, Is.EqualTo(packed ? ActivationPackingSupport.GetKleidiAIKernelName(scheme, batch) : null));
-                Assert.That(info.PackedWeightBytes, Is.GreaterThan(0));
+                // Every packed layout holds at least each weight and each output channel's fp32 bias and scale.
+                Assert.That(info.PackedWeightBytes, Is.GreaterThanOrEqualTo(StoredWeightBytes(weights) + (2L * N * sizeof(float))), $"M={batch}");
                 if (!TestEnvironment.HasQp8)
                 {
                     Assert.That(info.PackingFallbackReason, Is.EqualTo(ExpectedUnavailableReason()));
@@ -220,6 +221,12 @@ public sealed class PerBatchDispatchTests
             Assert.That(fromCache.AutoTimings.Select(timing => timing.Verdict), Is.EqualTo(timed.AutoTimings.Select(timing => timing.Verdict)));
         });
     }
+
+    private static long StoredWeightBytes(LinearWeights weights) => weights.Scheme switch
+    {
+        WeightScheme.Qc8w => (long)N * K,
+        _ => (long)N * K / 2,
+    };
 
     private static LinearWeights Weights(WeightScheme scheme, int seed = 3) =>
         LinearWeights.Quantize(TestData.Uniform(N * K, -1f, 1f, seed), N, K, scheme);
