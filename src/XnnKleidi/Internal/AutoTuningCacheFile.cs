@@ -68,6 +68,9 @@ internal static class AutoTuningCacheFile
         }
     }
 
+    /// <summary>
+    /// Writes the file. The relaxed encoder keeps "+" and non-ASCII text readable; the file is never embedded in HTML.
+    /// </summary>
     public static void Write(string path, IReadOnlyList<AutoTuningCacheEntry> entries)
     {
         string fullPath = Path.GetFullPath(path);
@@ -78,7 +81,7 @@ internal static class AutoTuningCacheFile
         {
             using (var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None))
             {
-                using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true }))
+                using (var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
                 {
                     WriteDocument(writer, entries);
                 }
