@@ -58,14 +58,16 @@ internal static class Program
             "  xnnkleidi bench --preset all --check\n" +
             "  xnnkleidi bench --model vit-b16 --packing off,on,auto --threads 1,2 --out vit.json\n" +
             "  xnnkleidi compare epyc.json graviton.json\n" +
-            "  xnnkleidi inspect model.safetensors");
+            "  xnnkleidi inspect model.safetensors\n" +
+            "  xnnkleidi tune --preset vit-b16 --threads 1,2 --cache tuning.json");
         root.Add(new HelpOption());
         root.Add(new VersionOption());
         root.Add(InfoCommand.Create());
         root.Add(BenchCommand.Create());
         root.Add(CompareCommand.Create());
         root.Add(InspectCommand.Create());
-        root.SetAction((Func<ParseResult, int>)(_ => throw new UsageException("no command given: use `xnnkleidi info`, `xnnkleidi bench` or `xnnkleidi compare` (see `xnnkleidi --help`)")));
+        root.Add(TuneCommand.Create());
+        root.SetAction((Func<ParseResult, int>)(_ => throw new UsageException("no command given: use `xnnkleidi info`, `bench`, `compare`, `inspect` or `tune` (see `xnnkleidi --help`)")));
         return root;
     }
 }

@@ -16,8 +16,10 @@ public enum ActivationPacking
     On = 1,
 
     /// <summary>
-    /// Build both variants, time them on the layer's real shape when it is created (bounded by
-    /// <see cref="LinearOptions.AutoTuningBudget"/>) and keep the faster one.
+    /// Build both variants, time them on the layer's real shape at each of <see cref="LinearOptions.AutoTuningBatches"/>
+    /// when it is created (bounded by <see cref="LinearOptions.AutoTuningBudget"/>, or looked up in
+    /// <see cref="LinearOptions.AutoTuningCache"/>), and run each batch size on the variant that was faster beyond the
+    /// noise there; <see cref="Linear.GetExecutionInfo"/> says which, and why.
     /// </summary>
     Auto = 2,
 }

@@ -25,7 +25,11 @@ public sealed unsafe class Linear : IDisposable
 
     private readonly Lock ownGate = new();
     private readonly XnnWorkspace? workspace;
-    private readonly RunState state;
+    private readonly InputStaging staging;
+    private readonly LayerVariant[] variants;
+    private readonly BatchPlan plan;
+    private readonly string? packingUnavailableReason;
+    private LayerVariant? lastRun;
     private bool disposed;
 
     private Linear(LinearWeights weights, LinearOptions options, BuiltLayer built)
@@ -35,11 +39,17 @@ public sealed unsafe class Linear : IDisposable
         Scheme = weights.Scheme;
         ActivationPacking = options.ActivationPacking;
         workspace = options.Workspace;
-        state = new RunState(built.Runtime, weights.InputChannels, weights.Scheme, options);
-        OperatorNames = built.OperatorNames;
-        ActivationPackingActive = built.PackingActive;
-        PackingFallbackReason = built.PackingFallbackReason;
-        AutoTiming = built.Timing;
+        staging = new InputStaging(weights.InputChannels, weights.Scheme, options.RejectNonFiniteInput);
+        variants = [.. built.Variants.Select(variant => new LayerVariant(
+            new RunState(variant.Runtime, weights.InputChannels, options), variant.OperatorNames, variant.IsPacked, variant.PackedWeightBytes))];
+        plan = built.Plan;
+        packingUnavailableReason = built.PackingUnavailableReason;
+        AutoTimings = [.. plan.Choices.Select(choice => choice.Timing)];
+        LinearExecutionInfo primary = GetExecutionInfo(plan.Choices.Count == 0 ? 1 : plan.Choices[0].Batch);
+        OperatorNames = primary.OperatorNames;
+        ActivationPackingActive = primary.IsActivationPackingActive;
+        PackingFallbackReason = primary.PackingFallbackReason;
+        AutoTiming = primary.Timing;
         ProfilingEnabled = options.EnableProfiling;
         NativeRuntimeFlags = RuntimeFactory.FlagsFor(options);
     }
@@ -56,23 +66,42 @@ public sealed unsafe class Linear : IDisposable
     /// <summary>The packing mode the layer was created with.</summary>
     public ActivationPacking ActivationPacking { get; }
 
-    /// <summary>The operators XNNPACK runs, in order, as it names them, e.g. "Convert (NC, F32, QP8)", "Fully Connected (NC, QP8, F32, QC4W) GEMM".</summary>
+    /// <summary>
+    /// The operators XNNPACK runs, in order, as it names them, e.g. "Convert (NC, F32, QP8)", "Fully Connected (NC, QP8, F32, QC4W) GEMM",
+    /// for the smallest tuned batch size (batch 1 by default, and every batch when the layer keeps one variant); see
+    /// <see cref="GetExecutionInfo"/> for any other batch size.
+    /// </summary>
     public IReadOnlyList<string> OperatorNames { get; }
 
-    /// <summary>True when the activations are packed for KleidiAI, i.e. XNNPACK runs a QP8 operator.</summary>
+    /// <summary>True when the activations are packed for KleidiAI, i.e. XNNPACK runs a QP8 operator, at the batch size <see cref="OperatorNames"/> describes.</summary>
     public bool ActivationPackingActive { get; }
 
     /// <summary>
     /// Null unless packing was requested (<see cref="ActivationPacking.On"/> or <see cref="ActivationPacking.Auto"/>)
-    /// and is not active; then why, e.g. "KleidiAI is Arm-only; this is x86-64" or "this CPU lacks dotprod and i8mm, …".
+    /// and is not active at the batch size <see cref="OperatorNames"/> describes; then why, e.g. "KleidiAI is Arm-only; this
+    /// is x86-64", "this CPU lacks dotprod and i8mm, …" or "Auto chose QD8 at batch 1: …".
     /// </summary>
     public string? PackingFallbackReason { get; }
 
-    /// <summary>What <see cref="ActivationPacking.Auto"/> measured; null when nothing was timed.</summary>
+    /// <summary>What <see cref="ActivationPacking.Auto"/> measured at the smallest tuned batch size; null when nothing was timed or looked up.</summary>
     public ActivationPackingTiming? AutoTiming { get; }
 
-    /// <summary>How many times Run has reshaped the runtime (for the tests: only a new batch size may cost one).</summary>
-    internal int ReshapeCount => state.ReshapeCount;
+    /// <summary>What <see cref="ActivationPacking.Auto"/> measured (or read from its cache) at each tuned batch size, ascending; empty without Auto timings.</summary>
+    public IReadOnlyList<ActivationPackingTiming> AutoTimings { get; }
+
+    /// <summary>How many runtimes the layer keeps: 2 when Auto chose packing for some batch sizes and not for others, else 1.</summary>
+    public int VariantCount => variants.Length;
+
+    /// <summary>
+    /// The bytes of packed weights the layer's runtimes hold together, as XNNPACK hands them to a weights cache. Each
+    /// variant packs the weights its own way, so a layer that keeps two variants holds both (see
+    /// <see cref="LinearOptions.AutoTuningSingleVariantBatch"/>). With a shared <see cref="XnnWeightsCache"/> the bytes are
+    /// in the cache, and layers with identical weights share them.
+    /// </summary>
+    public long PackedWeightBytes => variants.Sum(variant => variant.PackedWeightBytes);
+
+    /// <summary>How many times Run has reshaped the runtimes (for the tests: only a new batch size may cost one).</summary>
+    internal int ReshapeCount => variants.Sum(variant => variant.State.ReshapeCount);
 
     private Lock Gate => workspace?.Gate ?? ownGate;
 
@@ -171,7 +200,8 @@ public sealed unsafe class Linear : IDisposable
                 return;
             }
 
-            void* padded = state.CopyInput(input);
+            void* padded = staging.CopyInput(input);
+            RunState state = Select(batch);
             state.PrepareBatch(batch);
             fixed (float* outputPointer = output)
             {
@@ -223,7 +253,8 @@ public sealed unsafe class Linear : IDisposable
                             OutputParameter);
                     }
 
-                    state.CheckInput((float*)buffer.Pointer, batch * InputChannels);
+                    staging.CheckInput((float*)buffer.Pointer, batch * InputChannels);
+                    RunState state = Select(batch);
                     state.PrepareBatch(batch);
                     state.Execute(buffer.Pointer, outputPointer);
                 }
@@ -259,13 +290,40 @@ public sealed unsafe class Linear : IDisposable
         lock (Gate)
         {
             ObjectDisposedException.ThrowIf(disposed, this);
-            return state.ReadProfile(OperatorNames);
+            LayerVariant variant = lastRun ?? variants[0];
+            return variant.State.ReadProfile(variant.OperatorNames);
         }
     }
 
-    /// <summary>The KleidiAI kernel this layer runs for <paramref name="batch"/> rows, or null when its activations are not packed.</summary>
-    public string? GetKleidiAIKernelName(int batch) =>
-        ActivationPackingActive ? ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) : null;
+    /// <summary>
+    /// What runs for <paramref name="batch"/> rows, and why: the variant (packed or not), its operators, kernel family and
+    /// KleidiAI kernel, the tuned batch size whose decision governs it and the timing behind that decision, and the bytes
+    /// of packed weights the variant holds.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="batch"/> is less than 1.</exception>
+    public LinearExecutionInfo GetExecutionInfo(int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        LayerVariant variant = variants[plan.VariantFor(batch)];
+        BatchChoice? choice = plan.ChoiceFor(batch);
+        string? fallback = variant.IsPacked || ActivationPacking == ActivationPacking.Off
+            ? null
+            : packingUnavailableReason ?? choice?.Reason;
+        return new LinearExecutionInfo(
+            batch,
+            variant.IsPacked,
+            variant.OperatorNames,
+            KernelFamilyFor(variant, batch),
+            variant.IsPacked ? ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) : null,
+            fallback,
+            choice?.Reason,
+            choice?.Batch,
+            choice?.Timing,
+            variant.PackedWeightBytes);
+    }
+
+    /// <summary>The KleidiAI kernel this layer runs for <paramref name="batch"/> rows, or null when its activations are not packed at that batch size.</summary>
+    public string? GetKleidiAIKernelName(int batch) => GetExecutionInfo(batch).KleidiAIKernelName;
 
     /// <summary>
     /// The Arm kernel family this layer runs for <paramref name="batch"/> rows, or null on other architectures. With
@@ -274,21 +332,23 @@ public sealed unsafe class Linear : IDisposable
     /// XNNPACK's configuration chooses by: for QD8, i8mm, then dotprod, then NEON, as the CPU (after any cap) offers; for
     /// <see cref="WeightScheme.F32"/>, SME2 where XNNPACK packs the input for KleidiAI's SME2 GEMM, else NEON.
     /// </summary>
-    public ArmKernelFamily? GetKernelFamily(int batch)
+    public ArmKernelFamily? GetKernelFamily(int batch) => GetExecutionInfo(batch).KernelFamily;
+
+    private ArmKernelFamily? KernelFamilyFor(LayerVariant variant, int batch)
     {
         if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.Arm64)
         {
             return null;
         }
 
-        if (GetKleidiAIKernelName(batch) is { } kernel)
+        if (variant.IsPacked && ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) is { } kernel)
         {
             return KernelFamilyOf(kernel);
         }
 
         if (Scheme == WeightScheme.F32)
         {
-            return OperatorNames.Contains("Pack LH (X32)") ? ArmKernelFamily.Sme2 : ArmKernelFamily.Neon;
+            return variant.OperatorNames.Contains("Pack LH (X32)") ? ArmKernelFamily.Sme2 : ArmKernelFamily.Neon;
         }
 
         CpuFeatures features = XnnKleidiLibrary.CpuFeatures;
@@ -316,12 +376,31 @@ public sealed unsafe class Linear : IDisposable
             }
 
             disposed = true;
-            state.Dispose();
+            foreach (LayerVariant variant in variants)
+            {
+                variant.Dispose();
+            }
+
+            staging.Dispose();
         }
     }
 
-    /// <summary>"Convert (NC, F32, QP8) → Fully Connected (NC, QP8, F32, QC4W) GEMM" and, if any, why not packed.</summary>
-    public override string ToString() =>
-        $"Linear [{OutputChannels}, {InputChannels}] {Scheme}: {string.Join(" → ", OperatorNames)}" +
-        (PackingFallbackReason is null ? string.Empty : $" (not packed: {PackingFallbackReason})");
+    /// <summary>The run state of the variant that runs <paramref name="batch"/> rows; called under the lock.</summary>
+    private RunState Select(int batch)
+    {
+        lastRun = variants[plan.VariantFor(batch)];
+        return lastRun.State;
+    }
+
+    /// <summary>"Convert (NC, F32, QP8) → Fully Connected (NC, QP8, F32, QC4W) GEMM" and, if any, why not packed; with two variants, the batch sizes each runs from.</summary>
+    public override string ToString()
+    {
+        string head = $"Linear [{OutputChannels}, {InputChannels}] {Scheme}: ";
+        if (variants.Length == 1)
+        {
+            return head + string.Join(" → ", OperatorNames) + (PackingFallbackReason is null ? string.Empty : $" (not packed: {PackingFallbackReason})");
+        }
+
+        return head + string.Join("; ", plan.Choices.Select(choice => $"from batch {choice.Batch}: {PackingDecisions.VariantName(choice.UsePacked)}"));
+    }
 }

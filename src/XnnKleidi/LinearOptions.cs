@@ -7,7 +7,8 @@ namespace XnnKleidi;
 public sealed class LinearOptions
 {
     private TimeSpan autoTuningBudget = TimeSpan.FromMilliseconds(50);
-    private int autoTuningBatch = 1;
+    private int[] autoTuningBatches = [.. DefaultAutoTuningBatches];
+    private int? autoTuningSingleVariantBatch;
 
     /// <summary>Whether to pack activations for KleidiAI's QP8 kernels. <see cref="ActivationPacking.Off"/> by default.</summary>
     public ActivationPacking ActivationPacking { get; set; } = ActivationPacking.Off;
@@ -70,14 +71,68 @@ public sealed class LinearOptions
         }
     }
 
-    /// <summary>The batch size (rows) <see cref="ActivationPacking.Auto"/> times with; 1 by default (token-by-token decoding).</summary>
+    /// <summary>The batch sizes <see cref="ActivationPacking.Auto"/> times at unless told otherwise: 1, 4, 16, 64 and 256 rows.</summary>
+    public static IReadOnlyList<int> DefaultAutoTuningBatches { get; } = [1, 4, 16, 64, 256];
+
+    /// <summary>
+    /// The batch sizes (rows) <see cref="ActivationPacking.Auto"/> times both variants at, in ascending order without
+    /// repeats (<see cref="DefaultAutoTuningBatches"/> by default). Each gets an equal share of
+    /// <see cref="AutoTuningBudget"/>. A run of M rows uses the variant chosen at the nearest of them at or below M, or
+    /// at the smallest for an M below them all. Where the choice differs between them, the layer keeps both variants
+    /// (see <see cref="AutoTuningSingleVariantBatch"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The list is empty or holds a batch size below 1.</exception>
+    public IReadOnlyList<int> AutoTuningBatches
+    {
+        get => autoTuningBatches;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            if (value.Count == 0 || value.Any(batch => batch < 1))
+            {
+                throw new ArgumentException("Auto needs at least one batch size, and every batch size is at least 1.", nameof(AutoTuningBatches));
+            }
+
+            autoTuningBatches = [.. value.Distinct().Order()];
+        }
+    }
+
+    /// <summary>
+    /// The one batch size <see cref="ActivationPacking.Auto"/> times with, as before it tuned several: setting it makes
+    /// <see cref="AutoTuningBatches"/> that single size; reading it gives the smallest of <see cref="AutoTuningBatches"/>.
+    /// </summary>
     public int AutoTuningBatch
     {
-        get => autoTuningBatch;
+        get => autoTuningBatches[0];
         set
         {
             ArgumentOutOfRangeException.ThrowIfLessThan(value, 1, nameof(AutoTuningBatch));
-            autoTuningBatch = value;
+            autoTuningBatches = [value];
         }
     }
+
+    /// <summary>
+    /// Null (the default) lets <see cref="ActivationPacking.Auto"/> keep both variants, each with its own packed weights,
+    /// when the best one differs between batch sizes. A batch size here makes it keep one only: the variant chosen at
+    /// that batch size (mapped to a tuned one as a run's batch is), for every run. For memory-bound layers.
+    /// </summary>
+    public int? AutoTuningSingleVariantBatch
+    {
+        get => autoTuningSingleVariantBatch;
+        set
+        {
+            if (value is int batch)
+            {
+                ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1, nameof(AutoTuningSingleVariantBatch));
+            }
+
+            autoTuningSingleVariantBatch = value;
+        }
+    }
+
+    /// <summary>
+    /// Where <see cref="ActivationPacking.Auto"/> looks its decisions up before timing, and stores those it timed; null
+    /// to time every layer. The cache may be shared by any number of layers and threads.
+    /// </summary>
+    public AutoTuningCache? AutoTuningCache { get; set; }
 }

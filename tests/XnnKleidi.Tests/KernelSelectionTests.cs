@@ -128,7 +128,7 @@ public sealed class KernelSelectionTests
     {
         TestEnvironment.RequireKnownCpu();
         var budget = TimeSpan.FromMilliseconds(20);
-        using Linear linear = Create(scheme, ActivationPacking.Auto, new LinearOptions { ActivationPacking = ActivationPacking.Auto, AutoTuningBudget = budget });
+        using Linear linear = Create(scheme, ActivationPacking.Auto, new LinearOptions { ActivationPacking = ActivationPacking.Auto, AutoTuningBudget = budget, AutoTuningBatch = 1 });
 
         if (!TestEnvironment.HasQp8)
         {
@@ -160,9 +160,12 @@ public sealed class KernelSelectionTests
             }
 
             Assert.That(timing.TotalTime, Is.GreaterThanOrEqualTo(timing.PackedTime + timing.UnpackedTime), "the total holds at least the two medians' runs");
-            Assert.That(linear.ActivationPackingActive, Is.EqualTo(timing.PackedIsFaster));
-            Assert.That(linear.OperatorNames, Is.EqualTo(ExpectedNames(timing.PackedIsFaster ? "QP8" : "QD8", scheme)));
-            Assert.That(linear.PackingFallbackReason, timing.PackedIsFaster ? Is.Null : Does.StartWith("Auto chose QD8"));
+            // One tuned batch size has no neighbour to follow: only a verdict beyond the noise chooses packing.
+            bool packed = timing.Verdict == AutoTuningVerdict.PackedFaster;
+            Assert.That(linear.VariantCount, Is.EqualTo(1));
+            Assert.That(linear.ActivationPackingActive, Is.EqualTo(packed));
+            Assert.That(linear.OperatorNames, Is.EqualTo(ExpectedNames(packed ? "QP8" : "QD8", scheme)));
+            Assert.That(linear.PackingFallbackReason, packed ? Is.Null : Does.StartWith("Auto chose QD8"));
         });
     }
 

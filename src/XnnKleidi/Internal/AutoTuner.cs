@@ -10,13 +10,31 @@ internal static unsafe class AutoTuner
     private const int MaximumRuns = 4096;
 
     /// <summary>
+    /// Times both runtimes at each of <paramref name="batches"/>, giving each batch size an equal share of the budget,
+    /// and judges each with <see cref="PackingDecisions.Evaluate"/>.
+    /// </summary>
+    public static List<ActivationPackingTiming> Time(
+        RuntimeHandle packed, RuntimeHandle unpacked, IReadOnlyList<int> batches, int inputChannels, int outputChannels, TimeSpan budget)
+    {
+        var timings = new List<ActivationPackingTiming>(batches.Count);
+        TimeSpan share = budget / batches.Count;
+        foreach (int batch in batches)
+        {
+            timings.Add(Time(packed, unpacked, batch, inputChannels, outputChannels, share));
+        }
+
+        return timings;
+    }
+
+    /// <summary>
     /// Times both runtimes on [batch, K] inputs: two warm-up runs each (the first one also sizes
     /// XNNPACK's workspace), then pairs of timed runs, alternating so that frequency changes and noise fall
     /// on both alike, for as long as the budget lasts. The budget is checked before each pair and includes
     /// the warm-up, so the total exceeds it by at most one pair, or by the warm-up if that alone is longer.
-    /// At least one pair is always timed.
+    /// At least one pair is always timed. Medians and a ratio per pair suit a budget of tens of milliseconds:
+    /// they ignore the odd preempted run that would drag a mean, and pairing cancels slow drifts of the clock.
     /// </summary>
-    public static ActivationPackingTiming Time(RuntimeHandle packed, RuntimeHandle unpacked, int batch, int inputChannels, int outputChannels, TimeSpan budget)
+    private static ActivationPackingTiming Time(RuntimeHandle packed, RuntimeHandle unpacked, int batch, int inputChannels, int outputChannels, TimeSpan budget)
     {
         long budgetTicks = (long)(budget.TotalSeconds * Stopwatch.Frequency);
         using NativeBuffer input = NativeBuffer.Allocate(((nuint)batch * (nuint)inputChannels * sizeof(float)) + NativeMethods.XNN_EXTRA_BYTES);
@@ -29,7 +47,7 @@ internal static unsafe class AutoTuner
         }
 
         RuntimeHandle[] variants = [packed, unpacked];
-        var samples = new long[2][] { new long[MaximumRuns], new long[MaximumRuns] };
+        var samples = new double[2][] { new double[MaximumRuns], new double[MaximumRuns] };
         long start = Stopwatch.GetTimestamp();
         foreach (RuntimeHandle variant in variants)
         {
@@ -48,26 +66,19 @@ internal static unsafe class AutoTuner
             {
                 long before = Stopwatch.GetTimestamp();
                 RuntimeCalls.Invoke(variants[v]);
-                samples[v][runs] = Stopwatch.GetTimestamp() - before;
+                // A tick of zero would make a ratio infinite; no run is that short, but the clock may be coarse.
+                samples[v][runs] = Math.Max(1, Stopwatch.GetTimestamp() - before);
             }
 
             runs++;
         }
         while (runs < MaximumRuns && Stopwatch.GetTimestamp() - start < budgetTicks);
 
-        return new ActivationPackingTiming(
+        return PackingDecisions.Evaluate(
             batch,
-            Median(samples[0], runs),
-            Median(samples[1], runs),
-            runs,
-            runs,
+            samples[0].AsSpan(0, runs),
+            samples[1].AsSpan(0, runs),
+            1.0 / Stopwatch.Frequency,
             Stopwatch.GetElapsedTime(start));
-    }
-
-    private static TimeSpan Median(long[] samples, int count)
-    {
-        Array.Sort(samples, 0, count);
-        long ticks = count % 2 == 1 ? samples[count / 2] : (samples[(count / 2) - 1] + samples[count / 2]) / 2;
-        return TimeSpan.FromSeconds((double)ticks / Stopwatch.Frequency);
     }
 }

@@ -1,12 +1,19 @@
 namespace XnnKleidi.Internal;
 
-/// <summary>What <see cref="LayerBuilder"/> hands to a new <see cref="Linear"/>: the runtime it runs, and what is known about it.</summary>
-internal sealed record BuiltLayer(RuntimeHandle Runtime, string[] OperatorNames, bool PackingActive, string? PackingFallbackReason, ActivationPackingTiming? Timing);
+/// <summary>One runtime <see cref="LayerBuilder"/> built, and what is known about it.</summary>
+internal sealed record BuiltVariant(RuntimeHandle Runtime, string[] OperatorNames, bool IsPacked, long PackedWeightBytes);
 
 /// <summary>
-/// Decides Off, On or Auto for a layer and builds the runtime it will run: it copies the weights into native memory,
-/// creates one runtime per variant that is needed, times them for <see cref="ActivationPacking.Auto"/>, keeps the
-/// winner, and frees everything else, including the native weight copies (XNNPACK has packed them by then).
+/// What <see cref="LayerBuilder"/> hands to a new <see cref="Linear"/>: one or two runtimes, the plan that says which
+/// runs each batch size, and why packing does not run where it was asked for and does not.
+/// </summary>
+internal sealed record BuiltLayer(IReadOnlyList<BuiltVariant> Variants, BatchPlan Plan, string? PackingUnavailableReason);
+
+/// <summary>
+/// Decides Off, On or Auto for a layer and builds the runtimes it will run: it copies the weights into native memory,
+/// creates one runtime per variant that is needed, times them for <see cref="ActivationPacking.Auto"/> at each tuned
+/// batch size (unless an <see cref="AutoTuningCache"/> knows the answer), keeps the variants some batch size chose,
+/// and frees everything else, including the native weight copies (XNNPACK has packed them by then).
 /// </summary>
 internal static unsafe class LayerBuilder
 {
@@ -15,7 +22,7 @@ internal static unsafe class LayerBuilder
         using var copies = new NativeWeightCopies(weights, bias);
         var graph = new LayerGraph(weights, copies, outputMin, outputMax);
         var created = new List<RuntimeHandle>();
-        RuntimeHandle? kept = null;
+        var kept = new List<RuntimeHandle>();
         try
         {
             RuntimeHandle CreateRuntime(uint convertFlags, bool shared)
@@ -26,64 +33,106 @@ internal static unsafe class LayerBuilder
                 return runtime;
             }
 
+            BuiltVariant Describe(RuntimeHandle runtime, uint convertFlags)
+            {
+                kept.Add(runtime);
+                (string[] names, long bytes) = graph.ReadOperatorNamesAndPackedBytes(convertFlags);
+                return new BuiltVariant(runtime, names, names.Any(name => name.Contains("QP8", StringComparison.Ordinal)), bytes);
+            }
+
             WeightScheme scheme = weights.Scheme;
             ActivationPacking mode = options.ActivationPacking;
             string? reason = mode == ActivationPacking.Off ? null : ActivationPackingSupport.GetUnavailableReason(scheme);
             // Only ever pass the flag libxnnkleidi hands out for these weights: a flag for another weight type once
             // crashed XNNPACK, and 0 is always safe.
             uint flag = mode == ActivationPacking.Off || reason is not null ? 0u : ActivationPackingSupport.PackFlag(scheme);
-            uint keptFlag = flag;
-            ActivationPackingTiming? timing = null;
             if (flag == 0 || mode == ActivationPacking.On)
             {
-                kept = CreateRuntime(flag, shared: true);
-            }
-            else
-            {
-                // Auto: a weights cache must be finalized before anything runs, and a shared workspace may be busy,
-                // so time private runtimes and build the winner again with the shared objects if there are any.
-                bool hasShared = options.WeightsCache is not null || options.Workspace is not null;
-                RuntimeHandle packed = CreateRuntime(flag, shared: !hasShared);
-                RuntimeHandle unpacked = CreateRuntime(0, shared: !hasShared);
-                timing = AutoTuner.Time(packed, unpacked, options.AutoTuningBatch, weights.InputChannels, weights.OutputChannels, options.AutoTuningBudget);
-                keptFlag = timing.PackedIsFaster ? flag : 0;
-                if (hasShared)
+                BuiltVariant only = Describe(CreateRuntime(flag, shared: true), flag);
+                if (flag != 0 && !only.IsPacked)
                 {
-                    // Free both private runtimes (their packed weights) before the shared one is built.
-                    packed.Dispose();
-                    unpacked.Dispose();
-                    kept = CreateRuntime(keptFlag, shared: true);
+                    reason = NotPacked(flag, only.OperatorNames);
+                }
+
+                return new BuiltLayer([only], BatchPlan.Single, reason);
+            }
+
+            int threads = options.ThreadPool?.ThreadCount ?? 1;
+            AutoTuningCache? cache = options.AutoTuningCache;
+            AutoTuningEnvironment? environment = cache is null ? null : AutoTuningEnvironment.Current;
+            var timings = new List<ActivationPackingTiming>();
+            var missing = new List<int>();
+            foreach (int batch in options.AutoTuningBatches)
+            {
+                ActivationPackingTiming? known = cache?.Find(environment!, threads, weights, batch);
+                if (known is null)
+                {
+                    missing.Add(batch);
                 }
                 else
                 {
-                    kept = timing.PackedIsFaster ? packed : unpacked;
-                }
-
-                if (!timing.PackedIsFaster)
-                {
-                    reason = $"Auto chose QD8: it ran {Format(timing.UnpackedTime)} per call against {Format(timing.PackedTime)} for QP8 at batch {timing.Batch}";
+                    timings.Add(known);
                 }
             }
 
-            string[] names = graph.ReadOperatorNames(keptFlag);
-            bool packedNames = names.Any(name => name.Contains("QP8", StringComparison.Ordinal));
-            if (flag != 0 && reason is null && !packedNames)
+            // A weights cache must be finalized before anything runs, and a shared workspace may be busy, so time
+            // private runtimes and build the chosen ones again with the shared objects if there are any.
+            bool hasShared = options.WeightsCache is not null || options.Workspace is not null;
+            RuntimeHandle? packed = null, unpacked = null;
+            if (missing.Count > 0)
             {
-                reason = $"XNNPACK did not pack the activations although libxnnkleidi's flag 0x{flag:X} was set; it runs {string.Join(", ", names)}";
+                packed = CreateRuntime(flag, shared: !hasShared);
+                unpacked = CreateRuntime(0, shared: !hasShared);
+                List<ActivationPackingTiming> measured = AutoTuner.Time(
+                    packed, unpacked, missing, weights.InputChannels, weights.OutputChannels, options.AutoTuningBudget * missing.Count / options.AutoTuningBatches.Count);
+                foreach (ActivationPackingTiming timing in measured)
+                {
+                    cache?.Store(environment!, threads, weights, timing);
+                }
+
+                timings.AddRange(measured);
+                if (hasShared)
+                {
+                    // Free both private runtimes (their packed weights) before the shared ones are built.
+                    packed.Dispose();
+                    unpacked.Dispose();
+                    packed = unpacked = null;
+                }
             }
 
-            return new BuiltLayer(kept, names, packedNames, reason, timing);
+            IReadOnlyList<BatchChoice> choices = PackingDecisions.Choose(timings, options.AutoTuningSingleVariantBatch);
+            var variants = new List<BuiltVariant>(2);
+            int packedIndex = -1, unpackedIndex = -1;
+            if (choices.Any(choice => !choice.UsePacked))
+            {
+                unpackedIndex = variants.Count;
+                variants.Add(Describe(unpacked ?? CreateRuntime(0, shared: true), 0));
+            }
+
+            if (choices.Any(choice => choice.UsePacked))
+            {
+                packedIndex = variants.Count;
+                BuiltVariant packedVariant = Describe(packed ?? CreateRuntime(flag, shared: true), flag);
+                variants.Add(packedVariant);
+                if (!packedVariant.IsPacked)
+                {
+                    reason = NotPacked(flag, packedVariant.OperatorNames);
+                }
+            }
+
+            var plan = new BatchPlan(choices, choice => choice.UsePacked ? packedIndex : unpackedIndex);
+            return new BuiltLayer(variants, plan, reason);
         }
         catch
         {
-            kept = null;
+            kept.Clear();
             throw;
         }
         finally
         {
             foreach (RuntimeHandle runtime in created)
             {
-                if (!ReferenceEquals(runtime, kept))
+                if (!kept.Contains(runtime))
                 {
                     runtime.Dispose();
                 }
@@ -91,5 +140,6 @@ internal static unsafe class LayerBuilder
         }
     }
 
-    private static string Format(TimeSpan time) => $"{time.TotalMicroseconds:0.#} µs";
+    private static string NotPacked(uint flag, IEnumerable<string> names) =>
+        $"XNNPACK did not pack the activations although libxnnkleidi's flag 0x{flag:X} was set; it runs {string.Join(", ", names)}";
 }

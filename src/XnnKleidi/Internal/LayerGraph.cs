@@ -46,29 +46,18 @@ internal sealed unsafe class LayerGraph
     }
 
     /// <summary>
-    /// The operator names of the graph built with <paramref name="convertFlags"/>. XNNPACK names its operators
-    /// only in a runtime created with XNN_FLAG_BASIC_PROFILING, which then reads a timer around every operator
-    /// of every run, a cost the smallest layers feel (docs/api.md gives the measured figures). So the layer runs
-    /// without it, and the names come from a twin runtime of the same graph (same CPU, same flags, so the
-    /// same operators and kernels) that is deleted at once. The cost is packing the weights twice at creation.
+    /// The operator names of the graph built with <paramref name="convertFlags"/>, and the bytes of weights it packs.
+    /// XNNPACK names its operators only in a runtime created with XNN_FLAG_BASIC_PROFILING, which then reads a timer
+    /// around every operator of every run, a cost the smallest layers feel (docs/api.md gives the measured figures).
+    /// So the layer runs without it, and the names come from a twin runtime of the same graph (same CPU, same flags, so
+    /// the same operators and kernels) that is deleted at once; the same twin's weights go through a counting cache
+    /// (see <see cref="PackedWeightMeter"/>). The cost is packing the weights once more at creation.
     /// </summary>
-    public string[] ReadOperatorNames(uint convertFlags) => With(convertFlags, subgraph =>
+    public (string[] Names, long PackedWeightBytes) ReadOperatorNamesAndPackedBytes(uint convertFlags) => With(convertFlags, subgraph =>
     {
-        xnn_runtime* twin = null;
-        try
-        {
-            Ensure.Success(
-                NativeMethods.xnn_create_runtime_v4(subgraph, null, null, null, NativeMethods.XNN_FLAG_BASIC_PROFILING, &twin),
-                "xnn_create_runtime_v4(profiling)");
-            return OperatorNames.Read(twin);
-        }
-        finally
-        {
-            if (twin != null)
-            {
-                NativeMethods.xnn_delete_runtime(twin);
-            }
-        }
+        (string[] names, long bytes) = PackedWeightMeter.Measure(
+            subgraph, NativeMethods.XNN_FLAG_BASIC_PROFILING, twin => OperatorNames.Read((xnn_runtime*)twin));
+        return (names, bytes);
     });
 
     private void Define(xnn_subgraph* subgraph, uint convertFlags)

@@ -112,10 +112,11 @@ internal static class LinearArguments
             throw new ArgumentException($"Unknown activation packing mode {(int)options.ActivationPacking}.", nameof(options));
         }
 
-        if (options.ActivationPacking == ActivationPacking.Auto && (long)options.AutoTuningBatch * Math.Max(inputChannels, outputChannels) > Array.MaxLength)
+        int largestBatch = options.AutoTuningBatches[^1];
+        if (options.ActivationPacking == ActivationPacking.Auto && (long)largestBatch * Math.Max(inputChannels, outputChannels) > Array.MaxLength)
         {
             throw new ArgumentException(
-                $"Auto would time a batch of {options.AutoTuningBatch} rows of {Math.Max(inputChannels, outputChannels)} floats, more than one buffer holds; lower AutoTuningBatch.",
+                $"Auto would time a batch of {largestBatch} rows of {Math.Max(inputChannels, outputChannels)} floats, more than one buffer holds; lower AutoTuningBatches.",
                 nameof(options));
         }
 

@@ -4,22 +4,16 @@ using XnnKleidi.Interop;
 namespace XnnKleidi.Internal;
 
 /// <summary>
-/// What a layer keeps between calls so that the steady state is one native call: the padded copy of the input, the
-/// batch the runtime is reshaped to, and the pointers it is set up with. Not thread-safe: <see cref="Linear"/> calls it
-/// under its lock.
+/// What one runtime of a layer keeps between calls so that the steady state is one native call: the batch the runtime
+/// is reshaped to, and the pointers it is set up with. Not thread-safe: <see cref="Linear"/> calls it under its lock.
 /// </summary>
 internal sealed unsafe class RunState : IDisposable
 {
-    private const string InputParameter = "input";
-
     private readonly RuntimeHandle runtime;
     private readonly int inputChannels;
-    private readonly WeightScheme scheme;
-    private readonly bool rejectNonFiniteInput;
     private readonly XnnWorkspace? workspace;
     private readonly XnnWeightsCache? weightsCache;
     private readonly bool profiling;
-    private NativeBuffer? inputBuffer;
     private long lastInvokeTicks;
     private int lastBatch;
     private int reshapedBatch = -1;
@@ -27,12 +21,10 @@ internal sealed unsafe class RunState : IDisposable
     private void* setupOutput;
     private int setupGeneration;
 
-    public RunState(RuntimeHandle runtime, int inputChannels, WeightScheme scheme, LinearOptions options)
+    public RunState(RuntimeHandle runtime, int inputChannels, LinearOptions options)
     {
         this.runtime = runtime;
         this.inputChannels = inputChannels;
-        this.scheme = scheme;
-        rejectNonFiniteInput = options.RejectNonFiniteInput;
         workspace = options.Workspace;
         weightsCache = options.WeightsCache;
         profiling = options.EnableProfiling;
@@ -40,51 +32,6 @@ internal sealed unsafe class RunState : IDisposable
 
     /// <summary>How many times the runtime was reshaped (for the tests: only a new batch size may cost one).</summary>
     public int ReshapeCount { get; private set; }
-
-    /// <summary>
-    /// Copies the input into the layer's own buffer, which carries XNN_EXTRA_BYTES of padding because XNNPACK
-    /// reads up to that much past the end of an input array, and refuses a non-finite element in the same pass. The
-    /// buffer only grows (a native allocation) when a batch larger than any before arrives; the steady state
-    /// allocates nothing.
-    /// </summary>
-    public void* CopyInput(ReadOnlySpan<float> input)
-    {
-        nuint needed = ((nuint)input.Length * sizeof(float)) + NativeMethods.XNN_EXTRA_BYTES;
-        if (inputBuffer is null || inputBuffer.ByteLength < needed)
-        {
-            inputBuffer?.Dispose();
-            inputBuffer = null;
-            inputBuffer = NativeBuffer.Allocate(needed);
-        }
-
-        if (rejectNonFiniteInput)
-        {
-            int bad = FiniteInput.CopyAndFindNonFinite(input, (float*)inputBuffer.Pointer);
-            if (bad >= 0)
-            {
-                throw NonFiniteInputError(bad, input[bad], InputParameter);
-            }
-        }
-        else
-        {
-            input.CopyTo(new Span<float>(inputBuffer.Pointer, input.Length));
-        }
-
-        return inputBuffer.Pointer;
-    }
-
-    /// <summary>Refuses a non-finite element among the first <paramref name="length"/> floats of an input the caller padded.</summary>
-    public void CheckInput(float* input, int length)
-    {
-        if (rejectNonFiniteInput)
-        {
-            int bad = FiniteInput.FindNonFinite(new ReadOnlySpan<float>(input, length));
-            if (bad >= 0)
-            {
-                throw NonFiniteInputError(bad, input[bad], InputParameter);
-            }
-        }
-    }
 
     /// <summary>Reshapes the runtime when the batch changes, and only then.</summary>
     public void PrepareBatch(int batch)
@@ -159,18 +106,5 @@ internal sealed unsafe class RunState : IDisposable
         return new OperatorProfile(lastBatch, operators, Stopwatch.GetElapsedTime(0, lastInvokeTicks));
     }
 
-    public void Dispose()
-    {
-        runtime.Dispose();
-        inputBuffer?.Dispose();
-    }
-
-    private ArgumentException NonFiniteInputError(int index, float value, string parameterName) => new(
-        $"The input holds {value} at row {index / inputChannels}, column {index % inputChannels}. " +
-        (scheme == WeightScheme.F32
-            ? "XNNPACK's fp32 output clamp turns a NaN into +Inf on x86-64, so the result would depend on the CPU. "
-            : $"A {ActivationPackingSupport.Name(scheme)} layer quantizes each input row onto int8 through the row's range, which a NaN or " +
-              "infinite value makes meaningless: XNNPACK would return finite numbers that depend on the CPU. ") +
-        "Replace the value, or set LinearOptions.RejectNonFiniteInput = false to run such rows anyway.",
-        parameterName);
+    public void Dispose() => runtime.Dispose();
 }
