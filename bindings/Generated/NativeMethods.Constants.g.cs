@@ -121,8 +121,8 @@ internal static unsafe partial class NativeMethods
     public const uint XNN_VALUE_FLAG_PERSISTENT = 0x00000004;
 
     /// <summary>Bumped whenever a declaration in this header changes meaning or layout.</summary>
-    /// <remarks>C (xnnkleidi.h): <c>#define XNNKLEIDI_ABI_VERSION 4</c> C type: int.</remarks>
-    public const uint XNNKLEIDI_ABI_VERSION = 4;
+    /// <remarks>C (xnnkleidi.h): <c>#define XNNKLEIDI_ABI_VERSION 5</c> C type: int.</remarks>
+    public const uint XNNKLEIDI_ABI_VERSION = 5;
 
     /// <summary>If set, try to pack the quantized values for use by a GEMM.</summary>
     /// <remarks>C (src/xnnpack/internal.h): <c>#define XNN_FLAG_MAYBE_PACK_FOR_GEMM 0x00000080</c> Internal to XNNPACK 4ea82e5 (src/xnnpack/internal.h), not part of its public xnnpack.h; a later XNNPACK may renumber or remove it. C type: int.</remarks>

@@ -1636,7 +1636,7 @@ internal static unsafe partial class NativeMethods
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern void pthreadpool_destroy(pthreadpool* threadpool);
 
-    // xnnkleidi.h: 12 of the 12 functions it declares.
+    // xnnkleidi.h: 14 of the 14 functions it declares.
 
     /// <summary>C (xnnkleidi.h): <c>enum xnnkleidi_cap_status xnnkleidi_set_max_arm_isa(enum xnnkleidi_arm_isa max_isa);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
@@ -1685,4 +1685,12 @@ internal static unsafe partial class NativeMethods
     /// <summary>C (xnnkleidi.h): <c>const void *xnnkleidi_qp8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size);</c></summary>
     [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
     public static extern void* xnnkleidi_qp8_ukernel_address(xnn_datatype weight_datatype, nuint batch_size);
+
+    /// <summary>C (xnnkleidi.h): <c>const void *xnnkleidi_qd8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern void* xnnkleidi_qd8_ukernel_address(xnn_datatype weight_datatype, nuint batch_size);
+
+    /// <summary>C (xnnkleidi.h): <c>const char *xnnkleidi_qd8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);</c></summary>
+    [DllImport(LibraryName, ExactSpelling = true, CallingConvention = CallingConvention.Cdecl)]
+    public static extern sbyte* xnnkleidi_qd8_kernel_name(xnn_datatype weight_datatype, nuint batch_size);
 }

@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever a declaration in this header changes meaning or layout. */
-#define XNNKLEIDI_ABI_VERSION 4
+#define XNNKLEIDI_ABI_VERSION 5
 
 /* CPU features as XNNPACK's hardware configuration reports them (bit flags). */
 enum xnnkleidi_cpu_feature {
@@ -175,6 +175,26 @@ const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t 
  * own code and symbols.
  */
 const void* xnnkleidi_qp8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size);
+
+/*
+ * The address of the XNNPACK microkernel that a fully connected layer with dynamically
+ * quantized activations (QD8, not packed) and weights of the given datatype calls for a
+ * batch of batch_size rows on this CPU: the entry of XNNPACK's QD8 GEMM configuration
+ * that its fully connected operator selects when reshaped to that batch (its 1-row kernel
+ * for one row when it has one, else its largest-mr kernel). NULL for a datatype other
+ * than qcint8, qcint4 and qbint4, for batch_size 0, and when the configuration has no
+ * kernel for this CPU. Exposed so that a caller can check the name against the library's
+ * own symbols.
+ */
+const void* xnnkleidi_qd8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size);
+
+/*
+ * The name of the microkernel xnnkleidi_qd8_ukernel_address() returns, as XNNPACK spells
+ * it (for example "xnn_qd8_f32_qc8w_gemm_minmax_ukernel_4x16c8__avx512vnni"), matched by
+ * address against every QD8 GEMM microkernel XNNPACK declares; NULL when there is no
+ * address or it matches none (a name is never guessed). The string is static.
+ */
+const char* xnnkleidi_qd8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size);
 
 #ifdef __cplusplus
 }  /* extern "C" */

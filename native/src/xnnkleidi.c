@@ -16,6 +16,7 @@
 #include "xnnpack/hardware-config.h"
 #include "xnnpack/internal.h"
 #include "xnnpack/microfnptr.h"
+#include "xnnpack/gemm.h"
 
 #if XNN_ARCH_ARM64 && XNNKLEIDI_WITH_KLEIDIAI
 #include "kai/kai_common.h"
@@ -419,5 +420,94 @@ const char* xnnkleidi_qp8_kernel_name(enum xnn_datatype weight_datatype, size_t 
   }
 #endif
   // A kernel this map does not know: no name rather than a guess.
+  return NULL;
+}
+
+// ---- QD8: which XNNPACK microkernel runs ---------------------------------------------
+
+// The QD8 GEMM configuration that xnn_create_fully_connected_nc_qd8_f32_{qc8w,qc4w,qb4w}
+// takes its kernels from.
+static const struct xnn_gemm_config* qd8_gemm_config(enum xnn_datatype weight_datatype) {
+  switch (weight_datatype) {
+    case xnn_datatype_qcint8:
+      return xnn_init_qd8_f32_qc8w_gemm_config();
+    case xnn_datatype_qcint4:
+      return xnn_init_qd8_f32_qc4w_gemm_config();
+    case xnn_datatype_qbint4:
+      return xnn_init_qd8_f32_qb4w_gemm_config();
+    default:
+      return NULL;
+  }
+}
+
+// The kernel of `mr` rows in `kernels`: blockwise (qb4w) configs fill the dqgemm_bl member
+// of the union, the channelwise ones dqgemm.
+static const void* qd8_gemm_kernel(const struct gemm_fused_ukernels* kernels, enum xnn_datatype weight_datatype, uint32_t mr) {
+  return weight_datatype == xnn_datatype_qbint4
+      ? (const void*) kernels->dqgemm_bl[mr - 1].function[XNN_UARCH_DEFAULT]
+      : (const void*) kernels->dqgemm[mr - 1].function[XNN_UARCH_DEFAULT];
+}
+
+const void* xnnkleidi_qd8_ukernel_address(enum xnn_datatype weight_datatype, size_t batch_size) {
+  if (weight_datatype != xnn_datatype_qcint8 && weight_datatype != xnn_datatype_qcint4 &&
+      weight_datatype != xnn_datatype_qbint4) {
+    return NULL;
+  }
+  // An empty batch is skipped by reshape_fully_connected_nc before any kernel is chosen.
+  if (batch_size == 0 || initialized_hardware_config() == NULL) {
+    return NULL;
+  }
+  const struct xnn_gemm_config* config = qd8_gemm_config(weight_datatype);
+  if (config == NULL || config->mr == 0 || config->mr > XNN_MAX_MR) {
+    return NULL;
+  }
+  // This mirrors src/operators/fully-connected-nc.c: the qd8 create functions copy the
+  // first mr kernels of config->minmax, or of config->linear for an unbounded output range
+  // when linear has a kernel at mr. No qd8 config fills linear; should one ever do, the
+  // answer would depend on the output range, which this function is not given, so it
+  // answers nothing rather than guess. reshape_fully_connected_nc then takes the 1-row
+  // kernel for one row when there is one, else the kernel at mr.
+  const uint32_t mr = config->mr;
+  if (qd8_gemm_kernel(&config->linear, weight_datatype, mr) != NULL) {
+    return NULL;
+  }
+  const bool single_row_kernel = batch_size == 1 && qd8_gemm_kernel(&config->minmax, weight_datatype, 1) != NULL;
+  return qd8_gemm_kernel(&config->minmax, weight_datatype, single_row_kernel ? 1 : mr);
+}
+
+#if defined(__ELF__)
+// Every QD8 GEMM microkernel XNNPACK's gemm.h declares (listed by the build from that
+// header into qd8-gemm-ukernels.inc), referenced weakly: a kernel this build does not
+// link resolves to NULL, and one it links to its address. The names come from XNNPACK's
+// declarations, not from a table of which CPU gets which kernel.
+#define XNNKLEIDI_PRAGMA(text) _Pragma(#text)
+#define XNNKLEIDI_QD8_GEMM_UKERNEL(name) XNNKLEIDI_PRAGMA(weak name)
+#include "qd8-gemm-ukernels.inc"
+#undef XNNKLEIDI_QD8_GEMM_UKERNEL
+
+static const struct {
+  const void* address;
+  const char* name;
+} qd8_gemm_ukernels[] = {
+#define XNNKLEIDI_QD8_GEMM_UKERNEL(name) {(const void*) name, #name},
+#include "qd8-gemm-ukernels.inc"
+#undef XNNKLEIDI_QD8_GEMM_UKERNEL
+};
+#endif  // defined(__ELF__)
+
+const char* xnnkleidi_qd8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size) {
+  const void* address = xnnkleidi_qd8_ukernel_address(weight_datatype, batch_size);
+  if (address == NULL) {
+    return NULL;
+  }
+#if defined(__ELF__)
+  for (size_t i = 0; i < sizeof qd8_gemm_ukernels / sizeof qd8_gemm_ukernels[0]; i++) {
+    if (qd8_gemm_ukernels[i].address == address) {
+      return qd8_gemm_ukernels[i].name;
+    }
+  }
+#endif
+  // A kernel the list does not know (or a PE build, where unlinked weak references are not
+  // resolved to NULL): no name rather than a guess.
   return NULL;
 }

@@ -51,6 +51,25 @@ public static unsafe class ActivationPackingSupport
         return XnnLibrary.ReadStaticString(NativeMethods.xnnkleidi_qp8_kernel_name(Datatype(scheme), (nuint)batch));
     }
 
+    /// <summary>
+    /// The XNNPACK microkernel an unpacked (QD8) layer with <paramref name="scheme"/> weights runs for
+    /// <paramref name="batch"/> rows on this CPU, as XNNPACK names it (for example
+    /// <c>xnn_qd8_f32_qc8w_gemm_minmax_ukernel_4x16c8__avx512vnni</c>): read from the function pointer XNNPACK's QD8
+    /// configuration selects, never from a table of which CPU gets what. Null for <see cref="WeightScheme.F32"/>, and
+    /// when the library cannot name the kernel (a Windows build, whose linker does not resolve the names it checks against).
+    /// </summary>
+    public static string? GetQd8KernelName(WeightScheme scheme, int batch)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        if (scheme == WeightScheme.F32)
+        {
+            return null;
+        }
+
+        XnnLibrary.EnsureInitialized();
+        return XnnLibrary.ReadStaticString(NativeMethods.xnnkleidi_qd8_kernel_name(Datatype(scheme), (nuint)batch));
+    }
+
     internal static uint PackFlag(WeightScheme scheme) =>
         scheme == WeightScheme.F32 ? 0u : NativeMethods.xnnkleidi_pack_flag_for_weights(Datatype(scheme));
 

@@ -315,6 +315,7 @@ public sealed unsafe class Linear : IDisposable
             variant.OperatorNames,
             KernelFamilyFor(variant, batch),
             variant.IsPacked ? ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) : null,
+            variant.IsPacked ? null : ActivationPackingSupport.GetQd8KernelName(Scheme, batch),
             fallback,
             choice?.Reason,
             choice?.Batch,
@@ -328,9 +329,10 @@ public sealed unsafe class Linear : IDisposable
     /// <summary>
     /// The Arm kernel family this layer runs for <paramref name="batch"/> rows, or null on other architectures. With
     /// packed activations it is read from the KleidiAI kernel's name (<c>_sme2_</c>, <c>_sme_</c>, <c>_neon_i8mm</c>,
-    /// <c>_neon_dotprod</c>; the i8mm configurations run a dotprod kernel for one row). Otherwise it is the family
-    /// XNNPACK's configuration chooses by: for QD8, i8mm, then dotprod, then NEON, as the CPU (after any cap) offers; for
-    /// <see cref="WeightScheme.F32"/>, SME2 where XNNPACK packs the input for KleidiAI's SME2 GEMM, else NEON.
+    /// <c>_neon_dotprod</c>; the i8mm configurations run a dotprod kernel for one row). Unpacked (QD8), it is read
+    /// from the XNNPACK microkernel's name (<c>__neoni8mm</c>, <c>__neondot</c>, else NEON; see
+    /// <see cref="ActivationPackingSupport.GetQd8KernelName"/>); for <see cref="WeightScheme.F32"/>, SME2 where XNNPACK
+    /// packs the input for KleidiAI's SME2 GEMM, else NEON.
     /// </summary>
     public ArmKernelFamily? GetKernelFamily(int batch) => GetExecutionInfo(batch).KernelFamily;
 
@@ -349,6 +351,15 @@ public sealed unsafe class Linear : IDisposable
         if (Scheme == WeightScheme.F32)
         {
             return variant.OperatorNames.Contains("Pack LH (X32)") ? ArmKernelFamily.Sme2 : ArmKernelFamily.Neon;
+        }
+
+        // The QD8 microkernel's own name says its family (its ISA suffix after "__").
+        if (ActivationPackingSupport.GetQd8KernelName(Scheme, batch) is { } qd8Kernel)
+        {
+            string isa = qd8Kernel[(qd8Kernel.LastIndexOf("__", StringComparison.Ordinal) + 2)..];
+            return isa.Contains("i8mm", StringComparison.Ordinal) ? ArmKernelFamily.I8mm
+                : isa.Contains("dot", StringComparison.Ordinal) ? ArmKernelFamily.Dotprod
+                : ArmKernelFamily.Neon;
         }
 
         CpuFeatures features = XnnKleidiLibrary.CpuFeatures;

@@ -60,14 +60,27 @@ public class PeakProbeTests
         Assert.That(report.Peaks.Select(p => p.Note), Is.All.EqualTo("identified; not timed: the CPU is emulated"));
     }
 
-    [TestCase(Avx2Core, WeightScheme.Qc8w, "avx2-vpmaddwd")]
-    [TestCase(AvxVnniAvx512Core, WeightScheme.Qc8w, "avx512vnni-zmm")]
-    [TestCase(Avx2Core | CpuFeatures.X86AvxVnni, WeightScheme.Qc4w, "avxvnni")]
-    [TestCase(Avx2Core | CpuFeatures.X86AvxVnni, WeightScheme.Qb4w, "avx2-vpmaddwd")]
-    [TestCase(AvxVnniAvx512Core, WeightScheme.F32, "avx512f-fma")]
-    [TestCase(Avx2Core, WeightScheme.F32, "fma3")]
-    public void X64Gemm_BelongsToTheFamilyXnnpackSelects(CpuFeatures features, WeightScheme scheme, string family) =>
-        Assert.That(PeakProbes.FamilyOf(Architecture.X64, features, scheme, null), Is.EqualTo(family));
+    [TestCase(WeightScheme.Qc8w, "xnn_qd8_f32_qc8w_gemm_minmax_ukernel_4x8c8__avx2", "avx2-vpmaddwd")]
+    [TestCase(WeightScheme.Qc8w, "xnn_qd8_f32_qc8w_gemm_minmax_ukernel_10x16c8__avx512vnni_prfm", "avx512vnni-zmm")]
+    [TestCase(WeightScheme.Qc8w, "xnn_qd8_f32_qc8w_gemm_minmax_ukernel_5x8c8__avx256vnni", "avx512vnni-ymm")]
+    [TestCase(WeightScheme.Qc4w, "xnn_qd8_f32_qc4w_gemm_minmax_ukernel_5x8c8__avxvnni_prfm", "avxvnni")]
+    [TestCase(WeightScheme.Qc8w, "xnn_qd8_f32_qc8w_gemm_minmax_ukernel_7x16c8__avx512skx", "avx512bw-vpmaddwd")]
+    [TestCase(WeightScheme.Qb4w, "xnn_qd8_f32_qb4w_gemm_minmax_ukernel_14x16c8__avx512vnnigfni_prfm", "avx512vnni-zmm")]
+    [TestCase(WeightScheme.Qc8w, "xnn_qd8_f32_qc8w_gemm_minmax_ukernel_16x64c4__avx512amx", "amx-int8")]
+    [TestCase(WeightScheme.Qc8w, "Fully Connected (NC, QD8, F32, QC8W) GEMM", null)]
+    public void X64Gemm_BelongsToTheFamilyItsQd8KernelNames(WeightScheme scheme, string kernel, string? family) =>
+        Assert.That(PeakProbes.FamilyOf(Architecture.X64, CpuFeatures.X86Avx2, scheme, kernel), Is.EqualTo(family));
+
+    [TestCase(AvxVnniAvx512Core, "avx512f-fma")]
+    [TestCase(Avx2Core, "fma3")]
+    public void X64Fp32Gemm_BelongsToTheFmaFamilyTheCpuHas(CpuFeatures features, string family) =>
+        Assert.That(PeakProbes.FamilyOf(Architecture.X64, features, WeightScheme.F32, null), Is.EqualTo(family));
+
+    [TestCase("xnn_qd8_f32_qc8w_gemm_minmax_ukernel_4x16c8__neoni8mm", "smmla")]
+    [TestCase("xnn_qd8_f32_qc4w_gemm_minmax_ukernel_4x16c4__neondot", "sdot")]
+    [TestCase("xnn_qd8_f32_qc8w_gemm_minmax_ukernel_2x8c2s4__neon_mlal", null)]
+    public void ArmUnpackedGemm_BelongsToTheFamilyItsQd8KernelNames(string kernel, string? family) =>
+        Assert.That(PeakProbes.FamilyOf(Architecture.Arm64, CpuFeatures.ArmNeon, WeightScheme.Qc8w, kernel), Is.EqualTo(family));
 
     [Test]
     public void ArmPackedGemm_BelongsToTheFamilyItsKleidiAIKernelNames()

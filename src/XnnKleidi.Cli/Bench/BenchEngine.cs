@@ -483,8 +483,7 @@ internal sealed class BenchEngine
             if (c.Backend == Backend.XnnKleidi && c.Gops is double gops)
             {
                 string kind = c.Scheme == WeightScheme.F32 ? PeakProbes.Fp32 : PeakProbes.Int8;
-                string? kleidiAIKernel = c.PackingActive == true ? c.Kernel : null;
-                c.OwnPeakFamily = PeakProbes.FamilyOf(report.Host.Architecture, report.Host.Features, c.Scheme, kleidiAIKernel);
+                c.OwnPeakFamily = PeakProbes.FamilyOf(report.Host.Architecture, report.Host.Features, c.Scheme, c.Kernel);
                 PeakResult? own = report.Peaks.FirstOrDefault(p => p.Probe == c.OwnPeakFamily && p.Gops > 0);
                 if (own != null)
                 {

@@ -58,12 +58,14 @@ internal sealed class ManagedLayer : IManagedLayer
 
     public ReadOnlySpan<float> Output => output;
 
-    public bool PackingActive => linear.ActivationPackingActive;
+    // What runs at this batch size: with per-batch Auto the layer may hold two variants.
+    public bool PackingActive => linear.GetExecutionInfo(batch).IsActivationPackingActive;
 
-    public string? FallbackReason => linear.PackingFallbackReason;
+    public string? FallbackReason => linear.GetExecutionInfo(batch).PackingFallbackReason;
 
-    public string? Kernel => linear.GetKleidiAIKernelName(batch)
-        ?? linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal));
+    public string? Kernel => linear.GetExecutionInfo(batch) is { } info
+        ? info.KleidiAIKernelName ?? info.Qd8KernelName ?? info.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal))
+        : null;
 
     public ArmKernelFamily? KernelFamily => linear.GetKernelFamily(batch);
 

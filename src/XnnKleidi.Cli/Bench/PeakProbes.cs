@@ -58,45 +58,44 @@ internal static class PeakProbes
     }
 
     /// <summary>
-    /// The probe that bounds the GEMM of <paramref name="scheme"/> weights on a CPU with <paramref name="features"/>:
-    /// the instruction family of the kernel the library runs there, or null when no probe matches it. With packing
-    /// active the KleidiAI kernel's name says its family; otherwise XNNPACK's QD8 (or fp32) configuration picks, in
-    /// the order of its gemm-config.c.
+    /// The probe that bounds the GEMM of <paramref name="scheme"/> weights: the instruction family of the kernel that
+    /// ran, read from its name (a KleidiAI kernel's <c>_sme2_</c>, <c>_i8mm</c>, <c>_dotprod</c>; an XNNPACK QD8
+    /// microkernel's <c>__avx512vnni</c>, <c>__avx256vnni</c>, <c>__avxvnni</c>, <c>__avx512skx</c>, <c>__avx2</c>,
+    /// <c>__avx512amx</c>, <c>__neoni8mm</c>, <c>__neondot</c>), or null when no probe matches it. Only fp32 layers, whose
+    /// kernel the library does not name, take the family from the CPU's features.
     /// </summary>
-    public static string? FamilyOf(Architecture architecture, CpuFeatures features, WeightScheme scheme, string? kleidiAIKernel)
+    public static string? FamilyOf(Architecture architecture, CpuFeatures features, WeightScheme scheme, string? kernel)
     {
         bool Has(CpuFeatures f) => (features & f) == f;
-        if (architecture == Architecture.Arm64)
+        if (scheme == WeightScheme.F32)
         {
-            if (kleidiAIKernel != null)
-            {
-                return kleidiAIKernel.Contains("sme2", StringComparison.Ordinal) ? "sme2-mopa"
-                    : kleidiAIKernel.Contains("i8mm", StringComparison.Ordinal) ? "smmla"
-                    : kleidiAIKernel.Contains("dotprod", StringComparison.Ordinal) ? "sdot"
-                    : null;
-            }
-
-            return scheme == WeightScheme.F32 ? "neon-fmla"
-                : Has(CpuFeatures.ArmI8mm) ? "smmla"
-                : Has(CpuFeatures.ArmDotprod) ? "sdot"
-                : null;
+            return architecture == Architecture.Arm64 ? "neon-fmla"
+                : architecture != Architecture.X64 ? null
+                : Has(CpuFeatures.X86Avx512f) ? "avx512f-fma" : Has(CpuFeatures.X86Fma3) ? "fma3" : null;
         }
 
-        if (architecture != Architecture.X64)
+        if (kernel == null)
         {
             return null;
         }
 
-        return scheme switch
+        // The ISA suffix of an XNNPACK microkernel name follows its "__"; a KleidiAI name carries its family inside.
+        string isa = kernel.Contains("__", StringComparison.Ordinal) ? kernel[(kernel.LastIndexOf("__", StringComparison.Ordinal) + 2)..] : kernel;
+        bool Says(string part) => isa.Contains(part, StringComparison.Ordinal);
+        return architecture switch
         {
-            WeightScheme.F32 => Has(CpuFeatures.X86Avx512f) ? "avx512f-fma" : Has(CpuFeatures.X86Fma3) ? "fma3" : null,
-            WeightScheme.Qb4w => Has(CpuFeatures.X86Avx512Vnni) ? "avx512vnni-zmm" : Has(CpuFeatures.X86Avx2) ? "avx2-vpmaddwd" : null,
-            _ => Has(CpuFeatures.X86Avx512Amx) ? "amx-int8"
-                : Has(CpuFeatures.X86Avx512Vnni) ? "avx512vnni-zmm"
-                : Has(CpuFeatures.X86AvxVnni) ? "avxvnni"
-                : Has(CpuFeatures.X86Avx512Skx) ? "avx512bw-vpmaddwd"
-                : Has(CpuFeatures.X86Avx2) ? "avx2-vpmaddwd"
+            Architecture.Arm64 => Says("sme2") ? "sme2-mopa"
+                : Says("i8mm") ? "smmla"
+                : Says("dot") ? "sdot"
                 : null,
+            Architecture.X64 => Says("avx512amx") ? "amx-int8"
+                : Says("avx512vnni") ? "avx512vnni-zmm"
+                : Says("avx256vnni") ? "avx512vnni-ymm"
+                : Says("avxvnni") ? "avxvnni"
+                : Says("avx512skx") ? "avx512bw-vpmaddwd"
+                : Says("avx2") ? "avx2-vpmaddwd"
+                : null,
+            _ => null,
         };
     }
 }
