@@ -19,14 +19,8 @@ public sealed unsafe class KleidiAIKernelNameTests
     private const int K = 64;
     private const int N = 24;
 
-    // One row (the GEMV case), just above it, above the 16-row GEMM tile, and ViT-B/16's sequence length.
-    private static readonly int[] Batches = [1, 2, 17, 197];
-    private static readonly WeightScheme[] QuantizedSchemes = [WeightScheme.Qc8w, WeightScheme.Qc4w, WeightScheme.Qb4w];
 
-    private static IEnumerable<TestCaseData> SchemesAndBatches() =>
-        from scheme in QuantizedSchemes from batch in Batches select new TestCaseData(scheme, batch);
-
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void SelectedUkernel_IsAQp8WrapperOfTheScheme(WeightScheme scheme, int batch)
     {
         TestEnvironment.RequireKnownCpu();
@@ -43,14 +37,14 @@ public sealed unsafe class KleidiAIKernelNameTests
             $"{string.Join(" / ", symbols)} is no {string.Join(" or ", WrapperPrefixes(scheme))}* microkernel");
     }
 
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsTheKleidiAIKernelTheSelectedUkernelCalls(WeightScheme scheme, int batch)
     {
         TestEnvironment.RequireKnownCpu();
         AssertNamesTheKernelTheSelectedUkernelCalls(scheme, batch, ActivationPackingSupport.GetKleidiAIKernelName(scheme, batch));
     }
 
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void LinearReportedName_IsTheKleidiAIKernelTheSelectedUkernelCalls(WeightScheme scheme, int batch)
     {
         TestEnvironment.RequireKnownCpu();
@@ -60,7 +54,7 @@ public sealed unsafe class KleidiAIKernelNameTests
         AssertNamesTheKernelTheSelectedUkernelCalls(scheme, batch, linear.GetKleidiAIKernelName(batch));
     }
 
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsAKleidiAIRunFunctionOfTheLibrary(WeightScheme scheme, int batch)
     {
         if (ReportedNameWhereQp8Runs(scheme, batch) is not { } name)
@@ -72,7 +66,7 @@ public sealed unsafe class KleidiAIKernelNameTests
             $"{LoadedLibraryImage.Current.Path} has no function {RunFunctionOf(name)} in its .symtab");
     }
 
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsAKernelForTheSchemesWeights(WeightScheme scheme, int batch)
     {
         if (ReportedNameWhereQp8Runs(scheme, batch) is not { } name)

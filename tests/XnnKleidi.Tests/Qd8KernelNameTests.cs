@@ -15,14 +15,8 @@ namespace XnnKleidi.Tests;
 [Category(TestCategories.KernelDependent)]
 public sealed class Qd8KernelNameTests
 {
-    // One row (the GEMV case), just above it, above the tallest tile, and ViT-B/16's sequence length.
-    private static readonly int[] Batches = [1, 2, 17, 197];
-    private static readonly WeightScheme[] QuantizedSchemes = [WeightScheme.Qc8w, WeightScheme.Qc4w, WeightScheme.Qb4w];
 
-    private static IEnumerable<TestCaseData> SchemesAndBatches() =>
-        from scheme in QuantizedSchemes from batch in Batches select new TestCaseData(scheme, batch);
-
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsTheSymbolAtTheSelectedAddress(WeightScheme scheme, int batch)
     {
         string? name = ActivationPackingSupport.GetQd8KernelName(scheme, batch);
@@ -34,7 +28,7 @@ public sealed class Qd8KernelNameTests
         Assert.That(symbols, Does.Contain(name), $"the {scheme} microkernel for M = {batch} is {string.Join(" / ", symbols)}");
     }
 
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsAQd8GemmOfTheSchemesWeights(WeightScheme scheme, int batch)
     {
         string? name = ActivationPackingSupport.GetQd8KernelName(scheme, batch);
@@ -42,7 +36,7 @@ public sealed class Qd8KernelNameTests
         Assert.That(name, Does.StartWith($"xnn_qd8_f32_{scheme.ToString().ToLowerInvariant()}_gemm_minmax_ukernel_"));
     }
 
-    [TestCaseSource(nameof(QuantizedSchemes))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.QuantizedSchemes))]
     public void OneRow_TakesTheSingleRowKernel_AndMoreRowsATallerOne(WeightScheme scheme)
     {
         string one = ActivationPackingSupport.GetQd8KernelName(scheme, 1)!;
@@ -53,7 +47,7 @@ public sealed class Qd8KernelNameTests
         Assert.That(TileRows(many), Is.GreaterThan(1), many);
     }
 
-    [TestCaseSource(nameof(SchemesAndBatches))]
+    [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void Linear_ReportsTheQd8KernelUnpacked_AndNoneWhenPacked(WeightScheme scheme, int batch)
     {
         float[] weights = TestData.Uniform(24 * 64, -1f, 1f, seed: 5);
