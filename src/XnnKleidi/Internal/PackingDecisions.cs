@@ -107,6 +107,10 @@ internal static class PackingDecisions
     {
         ActivationPackingTiming timing = sorted[index];
         string evidence = Describe(timing);
+        // Fewer pairs than the rule needs is not a tie in the timings but a lack of them: say which.
+        string undecided = timing.PackedRuns < ActivationPackingTiming.MinimumPairs
+            ? $"too few timed pairs to tell the variants apart ({timing.PackedRuns} of the {ActivationPackingTiming.MinimumPairs} needed)"
+            : "the variants are within the noise";
         switch (timing.Verdict)
         {
             case AutoTuningVerdict.PackedFaster:
@@ -131,7 +135,7 @@ internal static class PackingDecisions
             return new BatchChoice(
                 timing.Batch,
                 false,
-                $"Auto chose QD8 at batch {timing.Batch}: the variants are within the noise at every tuned batch size ({evidence}), and QD8 needs no packing step",
+                $"Auto chose QD8 at batch {timing.Batch}: {undecided} here and at every other tuned batch size ({evidence}), and QD8 needs no packing step",
                 timing);
         }
 
@@ -139,7 +143,7 @@ internal static class PackingDecisions
         return new BatchChoice(
             timing.Batch,
             packed,
-            $"Auto chose {VariantName(packed)} at batch {timing.Batch}: the variants are within the noise there ({evidence}), so it follows batch {sorted[neighbour].Batch}",
+            $"Auto chose {VariantName(packed)} at batch {timing.Batch}: {undecided} there ({evidence}), so it follows batch {sorted[neighbour].Batch}",
             timing);
     }
 

@@ -119,7 +119,23 @@ public sealed class AutoTuningDecisionTests
         {
             Assert.That(choices.Select(choice => choice.UsePacked).Distinct(), Is.EqualTo(new[] { false }));
             Assert.That(choices.Select(choice => choice.Timing.Verdict).Distinct(), Is.EqualTo(new[] { AutoTuningVerdict.WithinNoise }));
-            Assert.That(choices[1].Reason, Does.Contain("within the noise at every tuned batch size"));
+            Assert.That(choices[1].Reason, Does.Contain("the variants are within the noise here and at every other tuned batch size"));
+        });
+    }
+
+    [Test]
+    public void Choose_TooFewPairs_SaysSoRatherThanCallingItNoise()
+    {
+        // Packed twice as fast, but over fewer pairs than the rule needs (a slow emulator within a small budget).
+        ActivationPackingTiming timing = PackingDecisions.Evaluate(
+            16, Enumerable.Repeat(50.0, 2).ToArray(), Enumerable.Repeat(100.0, 2).ToArray(), 1e-6, TimeSpan.Zero);
+
+        BatchChoice choice = PackingDecisions.Choose([timing], null).Single();
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(choice.UsePacked, Is.False);
+            Assert.That(choice.Reason, Does.Contain($"too few timed pairs to tell the variants apart (2 of the {ActivationPackingTiming.MinimumPairs} needed)"));
         });
     }
 
