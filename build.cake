@@ -384,6 +384,9 @@ Task("Pack")
     Run("bash", $"tests/PackageValidation/compare-packages.sh \"{PackedPackage()}\" \"{repackDir.CombineWithFilePath(PackedPackage().GetFilename())}\"");
     DeleteDirectory(repackDir, new DeleteDirectorySettings { Recursive = true, Force = true });
 
+    // The model-file readers, a package of their own that depends on this version of XnnKleidi.
+    Run("dotnet", $"pack src/XnnKleidi.Formats/XnnKleidi.Formats.csproj -c {configuration} -o \"{packagesDir}\"");
+
     // The CLI as a .NET tool with the same native libraries; installed into a throw-away
     // folder from artifacts/packages and run, so the tool is proved to load them.
     Run("dotnet", $"pack src/XnnKleidi.Cli/XnnKleidi.Cli.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPackTool=true");
