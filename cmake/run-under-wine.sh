@@ -7,7 +7,8 @@
 # --dll-dir adds a folder to the DLL search path (WINEPATH), for programs whose DLL is
 # built into another folder. The prefix lives in the cache folder, never in the work tree
 # (XNNKLEIDI_WINEPREFIX overrides it); the first run creates it, which takes several seconds.
-# No display is needed: Wine's Mono and Gecko installers are switched off.
+# No display is needed: Wine's Mono and Gecko installers are switched off while the prefix is
+# created. (Not afterwards: .NET loads its IL assemblies through Wine's mscoree.dll.)
 set -euo pipefail
 dll_dirs=()
 while [[ "${1:-}" == --dll-dir ]]; do
@@ -20,9 +21,13 @@ command -v wine >/dev/null || { echo "run-under-wine.sh: wine is not installed (
 
 export WINEPREFIX="${XNNKLEIDI_WINEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/xnnkleidi/wine-prefix}"
 export WINEDEBUG="${WINEDEBUG:--all}"
-export WINEDLLOVERRIDES="mscoree=;mshtml=${WINEDLLOVERRIDES:+;$WINEDLLOVERRIDES}"
 export WINEARCH=win64
-mkdir -p "$(dirname "$WINEPREFIX")"
+if [[ ! -f "$WINEPREFIX/system.reg" ]]; then
+  mkdir -p "$(dirname "$WINEPREFIX")"
+  WINEDLLOVERRIDES="mscoree,mshtml=" wineboot --init >/dev/null 2>&1 \
+    || { echo "run-under-wine.sh: could not create the Wine prefix $WINEPREFIX" >&2; exit 1; }
+  wineserver -w || true
+fi
 if (( ${#dll_dirs[@]} > 0 )); then
   # Wine maps the Unix root to drive Z:, and WINEPATH takes Windows paths separated by ';'.
   winepath=""

@@ -20,23 +20,8 @@ internal static class NativeBinaryCheck
     private const ushort SharedObject = 3; // ET_DYN
     private const ushort PeDllCharacteristic = 0x2000; // IMAGE_FILE_DLL
 
-    /// <summary>The binary format the loader of an operating system takes.</summary>
-    internal enum Format
-    {
-        Elf,
-        Pe,
-    }
-
-    /// <summary>The C library an ELF library or process is built for.</summary>
-    internal enum CLibrary
-    {
-        Unknown,
-        Glibc,
-        Musl,
-    }
-
     /// <summary>The format this process's loader takes: PE on Windows, ELF elsewhere.</summary>
-    public static Format PlatformFormat => OperatingSystem.IsWindows() ? Format.Pe : Format.Elf;
+    public static BinaryFormat PlatformFormat => OperatingSystem.IsWindows() ? BinaryFormat.Pe : BinaryFormat.Elf;
 
     /// <summary>Null when <paramref name="path"/> looks loadable by this process; otherwise why not, and the fix.</summary>
     public static string? Problem(string path, Architecture processArchitecture)
@@ -52,7 +37,7 @@ internal static class NativeBinaryCheck
             byte[] header = new byte[ElfHeaderLength];
             int read = ReadAt(file, 0, header);
             string? problem = Describe(header.AsSpan(0, read), processArchitecture, PlatformFormat, peHeader: offset => ReadPeHeader(file, offset));
-            if (problem is null && PlatformFormat == Format.Elf)
+            if (problem is null && PlatformFormat == BinaryFormat.Elf)
             {
                 problem = DescribeCLibrary(NeededCLibrary(file, header), NativeLibraryLoader.ProcessCLibrary);
             }
@@ -71,18 +56,18 @@ internal static class NativeBinaryCheck
     /// <paramref name="peHeader"/> reads the 24 bytes of the PE signature and COFF header at a file offset.
     /// </summary>
     internal static string? Describe(
-        ReadOnlySpan<byte> header, Architecture processArchitecture, Format expected, Func<long, byte[]>? peHeader = null)
+        ReadOnlySpan<byte> header, Architecture processArchitecture, BinaryFormat expected, Func<long, byte[]>? peHeader = null)
     {
         bool isElf = header.Length >= ElfIdentLength && header.StartsWith("\u007fELF"u8);
         bool isPe = header.Length >= 64 && header.StartsWith("MZ"u8);
         bool isMachO = header.Length >= 4 && BinaryPrimitives.ReadUInt32LittleEndian(header) is 0xFEEDFACF or 0xCAFEBABE or 0xBEBAFECA;
         string wanted = $"use the {NativeLibraryLoader.RuntimeIdentifier} build of {NativeLibraryLoader.FileName}";
-        if (isElf && expected == Format.Pe)
+        if (isElf && expected == BinaryFormat.Pe)
         {
             return $"found, but it is an ELF library for Linux and this process runs on Windows: {wanted}";
         }
 
-        if (isPe && expected == Format.Elf)
+        if (isPe && expected == BinaryFormat.Elf)
         {
             return $"found, but it is a Windows DLL (PE) and this process runs on Linux: {wanted}";
         }
@@ -100,7 +85,7 @@ internal static class NativeBinaryCheck
 
         if (!isElf)
         {
-            string signature = expected == Format.Pe ? "MZ" : "ELF";
+            string signature = expected == BinaryFormat.Pe ? "MZ" : "ELF";
             return $"found, but it is not a shared library: it does not start with the {signature} signature ({Preview(header)})";
         }
 

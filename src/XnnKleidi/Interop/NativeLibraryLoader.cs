@@ -55,15 +55,15 @@ internal static unsafe class NativeLibraryLoader
     public static string RuntimeIdentifier =>
         RuntimeIdentifierFor(
             OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : "unknown",
-            ProcessCLibrary == NativeBinaryCheck.CLibrary.Musl,
+            ProcessCLibrary == CLibrary.Musl,
             RuntimeInformation.ProcessArchitecture);
 
-    /// <summary>The C library this process runs on, on Linux; <see cref="NativeBinaryCheck.CLibrary.Unknown"/> elsewhere.</summary>
+    /// <summary>The C library this process runs on, on Linux; <see cref="CLibrary.Unknown"/> elsewhere.</summary>
     // The .NET runtime is itself built for one C library, and its own identifier says which (linux-musl-x64 on Alpine).
-    internal static NativeBinaryCheck.CLibrary ProcessCLibrary =>
-        !OperatingSystem.IsLinux() ? NativeBinaryCheck.CLibrary.Unknown
-        : RuntimeInformation.RuntimeIdentifier.StartsWith("linux-musl-", StringComparison.Ordinal) ? NativeBinaryCheck.CLibrary.Musl
-        : NativeBinaryCheck.CLibrary.Glibc;
+    internal static CLibrary ProcessCLibrary =>
+        !OperatingSystem.IsLinux() ? CLibrary.Unknown
+        : RuntimeInformation.RuntimeIdentifier.StartsWith("linux-musl-", StringComparison.Ordinal) ? CLibrary.Musl
+        : CLibrary.Glibc;
 
     internal static string RuntimeIdentifierFor(string operatingSystem, bool musl, Architecture architecture) =>
         $"{operatingSystem}{(musl ? "-musl" : "")}-{architecture.ToString().ToLowerInvariant()}";

@@ -147,20 +147,20 @@ public sealed class NativeLibraryLoaderTests
         header[5] = 1; // little-endian
         header[16] = (byte)type;
         header[18] = 62; // x86-64
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, NativeBinaryCheck.Format.Elf), Is.EqualTo($"found, but it is an ELF {name}, not a shared library"));
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Elf), Is.EqualTo($"found, but it is an ELF {name}, not a shared library"));
         header[16] = 3;
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, NativeBinaryCheck.Format.Elf), Is.Null);
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Elf), Is.Null);
     }
 
     [Test]
     public void ElfCheck_EmptyOr32BitFile_SaysSo()
     {
-        Assert.That(NativeBinaryCheck.Describe([], Architecture.X64, NativeBinaryCheck.Format.Elf), Does.EndWith("(the file is empty)"));
+        Assert.That(NativeBinaryCheck.Describe([], Architecture.X64, BinaryFormat.Elf), Does.EndWith("(the file is empty)"));
         byte[] header = new byte[20];
         "\u007fELF"u8.CopyTo(header);
         header[4] = 1;
         header[5] = 1;
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.Arm64, NativeBinaryCheck.Format.Elf), Does.StartWith("found, but it is a 32-bit ELF file; this process is AArch64 (arm64)"));
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.Arm64, BinaryFormat.Elf), Does.StartWith("found, but it is a 32-bit ELF file; this process is AArch64 (arm64)"));
     }
 
     [Test]
@@ -168,7 +168,7 @@ public sealed class NativeLibraryLoaderTests
     {
         byte[] header = new byte[64];
         "MZ"u8.CopyTo(header);
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, NativeBinaryCheck.Format.Elf),
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Elf),
             Does.StartWith("found, but it is a Windows DLL (PE) and this process runs on Linux: use the "));
     }
 
@@ -177,7 +177,7 @@ public sealed class NativeLibraryLoaderTests
     {
         byte[] header = new byte[64];
         "\u007fELF"u8.CopyTo(header);
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, NativeBinaryCheck.Format.Pe),
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Pe),
             Does.StartWith("found, but it is an ELF library for Linux and this process runs on Windows: use the "));
     }
 
@@ -186,7 +186,7 @@ public sealed class NativeLibraryLoaderTests
     {
         byte[] header = new byte[64];
         BinaryPrimitives.WriteUInt32LittleEndian(header, 0xFEEDFACF);
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.Arm64, NativeBinaryCheck.Format.Elf),
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.Arm64, BinaryFormat.Elf),
             Does.StartWith("found, but it is a macOS (Mach-O) library: use the "));
     }
 
@@ -205,7 +205,7 @@ public sealed class NativeLibraryLoaderTests
         "MZ"u8.CopyTo(dos);
         BinaryPrimitives.WriteUInt32LittleEndian(dos.AsSpan(0x3C), 0x80);
         long? askedOffset = null;
-        string? problem = NativeBinaryCheck.Describe(dos, Architecture.X64, NativeBinaryCheck.Format.Pe, offset =>
+        string? problem = NativeBinaryCheck.Describe(dos, Architecture.X64, BinaryFormat.Pe, offset =>
         {
             askedOffset = offset;
             return CoffHeader(0x8664, dll: true);
@@ -227,11 +227,11 @@ public sealed class NativeLibraryLoaderTests
     [Test]
     public void BinaryCheck_GlibcLibraryInMuslProcess_SaysSo()
     {
-        Assert.That(NativeBinaryCheck.DescribeCLibrary(NativeBinaryCheck.CLibrary.Glibc, NativeBinaryCheck.CLibrary.Musl),
+        Assert.That(NativeBinaryCheck.DescribeCLibrary(CLibrary.Glibc, CLibrary.Musl),
             Does.StartWith("found, but it is built for glibc (it needs libc.so.6) and this process runs on musl: use the "));
-        Assert.That(NativeBinaryCheck.DescribeCLibrary(NativeBinaryCheck.CLibrary.Musl, NativeBinaryCheck.CLibrary.Glibc),
+        Assert.That(NativeBinaryCheck.DescribeCLibrary(CLibrary.Musl, CLibrary.Glibc),
             Does.StartWith("found, but it is built for musl and this process runs on glibc: use the "));
-        Assert.That(NativeBinaryCheck.DescribeCLibrary(NativeBinaryCheck.CLibrary.Glibc, NativeBinaryCheck.CLibrary.Glibc), Is.Null);
+        Assert.That(NativeBinaryCheck.DescribeCLibrary(CLibrary.Glibc, CLibrary.Glibc), Is.Null);
     }
 
     [TestCase(new[] { "libm.so.6", "libc.so.6", "ld-linux-x86-64.so.2" }, "Glibc")]
