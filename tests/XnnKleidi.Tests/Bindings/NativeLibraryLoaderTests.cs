@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 using XnnKleidi.Interop;
+using XnnKleidi.Tests.Support;
 
 namespace XnnKleidi.Tests.Bindings;
 
@@ -10,6 +11,7 @@ namespace XnnKleidi.Tests.Bindings;
 public sealed class NativeLibraryLoaderTests
 {
     [Test]
+    [Category(TestCategories.UnixPaths)]
     public void CandidatePaths_ByDefault_SearchOnlyTheNuGetLayoutAndTheAppFolder()
     {
         var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-arm64", "libxnnkleidi.so", overridePath: null, searchArtifacts: false);
@@ -21,6 +23,7 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    [Category(TestCategories.UnixPaths)]
     public void CandidatePaths_WithDevelopmentSearch_AddArtifactsUpwards()
     {
         var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-arm64", "libxnnkleidi.so", overridePath: null, searchArtifacts: true);
@@ -79,6 +82,7 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    [Category(TestCategories.UnixPaths)]
     public void CandidatePaths_WithOverride_TryOnlyThatFile()
     {
         // Falling back to another copy would hide a mistyped override.
@@ -104,6 +108,7 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    [Category(TestCategories.LinuxLibraries)]
     public void TryLoad_LibraryOfTheOtherArchitecture_SaysWhichArchitectureEachIs()
     {
         bool isArm = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
@@ -129,7 +134,8 @@ public sealed class NativeLibraryLoaderTests
             var (handle, attempt) = NativeLibraryLoader.TryLoad(path);
 
             Assert.That(handle, Is.EqualTo(IntPtr.Zero));
-            Assert.That(attempt.Outcome, Is.EqualTo("found, but it is not a shared library: it does not start with the ELF signature (it starts with #!/bin/s)"));
+            string signature = NativeBinaryCheck.PlatformFormat == BinaryFormat.Pe ? "MZ" : "ELF";
+            Assert.That(attempt.Outcome, Is.EqualTo($"found, but it is not a shared library: it does not start with the {signature} signature (it starts with #!/bin/s)"));
         }
         finally
         {
