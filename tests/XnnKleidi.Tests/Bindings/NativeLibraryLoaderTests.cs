@@ -169,22 +169,14 @@ public sealed class NativeLibraryLoaderTests
         Assert.That(NativeBinaryCheck.Describe(header, Architecture.Arm64, BinaryFormat.Elf), Does.StartWith("found, but it is a 32-bit ELF file; this process is AArch64 (arm64)"));
     }
 
-    [Test]
-    public void BinaryCheck_WindowsDllOnLinux_SaysItIsAWindowsDll()
+    [TestCase("MZ", false, "found, but it is a Windows DLL (PE) and this process runs on Linux: use the ")]
+    [TestCase("\u007fELF", true, "found, but it is an ELF library for Linux and this process runs on Windows: use the ")]
+    public void BinaryCheck_LibraryOfTheOtherOperatingSystem_SaysWhichItIs(string signature, bool windowsProcess, string expected)
     {
         byte[] header = new byte[64];
-        "MZ"u8.CopyTo(header);
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Elf),
-            Does.StartWith("found, but it is a Windows DLL (PE) and this process runs on Linux: use the "));
-    }
-
-    [Test]
-    public void BinaryCheck_ElfLibraryOnWindows_SaysItIsALinuxLibrary()
-    {
-        byte[] header = new byte[64];
-        "\u007fELF"u8.CopyTo(header);
-        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Pe),
-            Does.StartWith("found, but it is an ELF library for Linux and this process runs on Windows: use the "));
+        System.Text.Encoding.Latin1.GetBytes(signature).CopyTo(header, 0);
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, windowsProcess ? BinaryFormat.Pe : BinaryFormat.Elf),
+            Does.StartWith(expected));
     }
 
     [Test]
