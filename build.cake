@@ -2,7 +2,7 @@
 // generated bindings -> managed library -> tests. Each layer's real work lives in
 // its own folder (native/, bindings/, src/, tests/); this file only sequences it.
 //
-//   ./build.sh --target=Native [--rid=linux-x64|linux-arm64]
+//   ./build.sh --target=Native [--rid=linux-x64|linux-arm64|win-x64]
 //   ./build.sh --target=Test            (the default: everything testable)
 //   ./build.sh --target=Clean
 
@@ -15,8 +15,6 @@ var artifactsDir = repoRoot.Combine("artifacts");
 var buildRoot = artifactsDir.Combine("build");
 var nativeOutRoot = artifactsDir.Combine("native");
 var sourcesCacheFile = buildRoot.CombineWithFilePath("sources.cmake");
-var arm64Toolchain = repoRoot.CombineWithFilePath("cmake/aarch64-linux-gnu.toolchain.cmake");
-var x64Toolchain = repoRoot.CombineWithFilePath("cmake/x86_64-linux-gnu.toolchain.cmake");
 
 // CPU models the arm64 managed suite runs under (QEMU 11 user mode). They decide which
 // KleidiAI kernels exist: `max` has SME2, SME, i8mm and dotprod (streaming vector length
@@ -37,14 +35,37 @@ const string kernelSuitesFilter = "TestCategory=KernelDependent";
 // so that they load on Debian 11 / RHEL 8 and later; the artifact check holds them to it.
 const string maxGlibc = "2.31";
 
-var allRids = new[] { "linux-x64", "linux-arm64" };
-string[] SelectedRids()
+// The platforms this machine builds, one row each; the native tasks iterate them, so a new platform is a new
+// row. How each runs its programs: natively, under the pinned QEMU, or under Wine (cmake/run-under-wine.sh).
+enum Runner { Native, Qemu, Wine }
+sealed record NativePlatform(
+    string Rid,
+    string Toolchain,
+    string LibraryFile,
+    string ExecutableSuffix,
+    Runner Runner,
+    // XNNPACK's own kernel tests are built and run for this RID (TestXnnpackKernels).
+    bool XnnpackKernelTests,
+    // The NuGet package carries this RID's library (Pack).
+    bool Packed);
+var platforms = new[]
 {
-    if (ridArgument == "all") return allRids;
-    if (Array.IndexOf(allRids, ridArgument) < 0)
+    new NativePlatform("linux-x64", "cmake/x86_64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: true, Packed: true),
+    new NativePlatform("linux-arm64", "cmake/aarch64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: true, Packed: true),
+    // MinGW-w64 (Debian's gcc 12) and Wine 8: every x86-64 kernel runs there, KleidiAI is Arm-only.
+    new NativePlatform("win-x64", "cmake/x86_64-w64-mingw32.toolchain.cmake", "xnnkleidi.dll", ".exe", Runner.Wine, XnnpackKernelTests: false, Packed: false),
+};
+var allRids = platforms.Select(platform => platform.Rid).ToArray();
+var packedRids = platforms.Where(platform => platform.Packed).Select(platform => platform.Rid).ToArray();
+NativePlatform[] SelectedPlatforms()
+{
+    if (ridArgument == "all") return platforms;
+    var selected = platforms.Where(platform => platform.Rid == ridArgument).ToArray();
+    if (selected.Length == 0)
         throw new ArgumentException($"--rid={ridArgument} is not supported here; use one of: all, {string.Join(", ", allRids)}");
-    return new[] { ridArgument };
+    return selected;
 }
+string[] SelectedRids() => SelectedPlatforms().Select(platform => platform.Rid).ToArray();
 
 DirectoryPath NativeBuildDir(string rid) => buildRoot.Combine(rid);
 
@@ -112,11 +133,21 @@ void ReplaceFile(FilePath source, FilePath destination)
     System.IO.File.Move(temporary, destination.FullPath, overwrite: true);
 }
 
-void ConfigureNative(string rid, DirectoryPath buildDir, string extraOptions)
+void ConfigureNative(NativePlatform platform, DirectoryPath buildDir, string extraOptions)
 {
-    var toolchain = $" -DCMAKE_TOOLCHAIN_FILE=\"{(rid == "linux-arm64" ? arm64Toolchain : x64Toolchain)}\"";
+    var toolchain = $" -DCMAKE_TOOLCHAIN_FILE=\"{repoRoot.CombineWithFilePath(platform.Toolchain)}\"";
     Run("cmake", $"-S native -B \"{buildDir}\" -G Ninja -C \"{sourcesCacheFile}\" -DCMAKE_BUILD_TYPE={configuration}{toolchain} {extraOptions}");
 }
+
+// The program and arguments that run one of a platform's native programs on this machine: natively, under the
+// pinned QEMU with a CPU model, or under Wine, which finds the library in dllDirectory.
+(string Program, string Arguments) NativeCommand(NativePlatform platform, FilePath program, DirectoryPath dllDirectory, string cpu = "max") =>
+    platform.Runner switch
+    {
+        Runner.Qemu => (QemuAarch64(), $"-L {Sysroot(platform.Rid)} -cpu {cpu} \"{program}\""),
+        Runner.Wine => ("bash", $"cmake/run-under-wine.sh --dll-dir \"{dllDirectory}\" \"{program}\""),
+        _ => (program.FullPath, ""),
+    };
 
 Task("Clean")
     .Description("Deletes artifacts/ (downloads and ccache live outside the work tree and stay).")
@@ -137,38 +168,38 @@ Task("Sources")
 });
 
 Task("Native")
-    .Description("Builds libxnnkleidi.so per RID into artifacts/native/<rid>/ and checks it.")
+    .Description("Builds the library per RID (libxnnkleidi.so, xnnkleidi.dll) into artifacts/native/<rid>/ and checks it.")
     .IsDependentOn("Sources")
     .Does(() =>
 {
     var includeOut = nativeOutRoot.Combine("include");
     EnsureDirectoryExists(includeOut);
-    foreach (var rid in SelectedRids())
+    foreach (var platform in SelectedPlatforms())
     {
+        var rid = platform.Rid;
         var buildDir = NativeBuildDir(rid);
         // XNNPACK's kernel tests are defined in this tree too (TestXnnpackKernels builds
         // them), so that they reuse the library's microkernel objects; `all` leaves them out.
-        ConfigureNative(rid, buildDir, "-DXNNKLEIDI_BUILD_TESTS=ON -DXNNKLEIDI_BUILD_XNNPACK_TESTS=ON");
+        ConfigureNative(platform, buildDir, $"-DXNNKLEIDI_BUILD_TESTS=ON -DXNNKLEIDI_BUILD_XNNPACK_TESTS={(platform.XnnpackKernelTests ? "ON" : "OFF")}");
         Run("cmake", $"--build \"{buildDir}\" --parallel");
 
         var ridOut = nativeOutRoot.Combine(rid);
         EnsureDirectoryExists(ridOut);
-        var library = buildDir.CombineWithFilePath("libxnnkleidi.so");
-        ReplaceFile(library, ridOut.CombineWithFilePath("libxnnkleidi.so"));
-        Run("bash", $"cmake/check-native-library.sh \"{library}\" {rid} {maxGlibc}");
+        var library = buildDir.CombineWithFilePath(platform.LibraryFile);
+        ReplaceFile(library, ridOut.CombineWithFilePath(platform.LibraryFile));
+        Run("bash", $"cmake/check-native-library.sh \"{library}\" {rid} {maxGlibc} bindings/Generated/xnnkleidi.exports");
         // The C harness of `xnnkleidi bench --compare native,peak` goes beside the library: the
         // CLI looks there, and the tool package takes it from there (its RPATH is $ORIGIN).
-        var harness = buildDir.CombineWithFilePath("bench/xnnkleidi-bench");
+        var harness = buildDir.CombineWithFilePath($"bench/xnnkleidi-bench{platform.ExecutableSuffix}");
         if (FileExists(harness))
-            ReplaceFile(harness, ridOut.CombineWithFilePath("xnnkleidi-bench"));
+            ReplaceFile(harness, ridOut.CombineWithFilePath($"xnnkleidi-bench{platform.ExecutableSuffix}"));
 
         // What the C compiler says about struct layouts, for the managed layout test.
-        var probe = buildDir.CombineWithFilePath("tests/xnnkleidi-struct-layout-probe");
+        var probe = buildDir.CombineWithFilePath($"tests/xnnkleidi-struct-layout-probe{platform.ExecutableSuffix}");
         if (FileExists(probe))
         {
-            var layout = rid == "linux-arm64"
-                ? Capture(QemuAarch64(), $"-L {Sysroot(rid)} -cpu max \"{probe}\"")
-                : Capture(probe.FullPath, "");
+            var (program, arguments) = NativeCommand(platform, probe, buildDir);
+            var layout = Capture(program, arguments);
             System.IO.File.WriteAllLines(ridOut.CombineWithFilePath("struct-layout.txt").FullPath, layout);
         }
     }
@@ -180,7 +211,7 @@ Task("Native")
 });
 
 Task("TestNative")
-    .Description("C smoke tests and artifact checks per RID (arm64 under QEMU with each CPU model).")
+    .Description("C smoke tests and artifact checks per RID (arm64 under QEMU with each CPU model, win-x64 under Wine).")
     .IsDependentOn("Native")
     .Does(() =>
 {
@@ -193,7 +224,7 @@ Task("TestXnnpackKernels")
     .IsDependentOn("Native")
     .Does(() =>
 {
-    foreach (var rid in SelectedRids())
+    foreach (var rid in SelectedPlatforms().Where(platform => platform.XnnpackKernelTests).Select(platform => platform.Rid))
     {
         // The library's own build tree: only the tests, googletest and a few kernels that
         // are not in the library are compiled here.
@@ -367,8 +398,8 @@ Task("Pack")
     .IsDependentOn("Native")
     .Does(() =>
 {
-    if (SelectedRids().Length != allRids.Length)
-        throw new CakeException("Pack needs every RID's native library; run it without --rid");
+    if (packedRids.Any(rid => !SelectedRids().Contains(rid)))
+        throw new CakeException($"Pack needs the native library of {string.Join(", ", packedRids)}; run it without --rid");
     var noticesFile = artifactsDir.CombineWithFilePath("packaging/THIRD-PARTY-NOTICES.txt");
     EnsureDirectoryExists(noticesFile.GetDirectory());
     Run("bash", $"cmake/third-party-notices.sh \"{sourcesCacheFile}\" \"{noticesFile}\"");
@@ -391,7 +422,7 @@ Task("Pack")
     // folder from artifacts/packages and run, so the tool is proved to load them.
     Run("dotnet", $"pack src/XnnKleidi.Cli/XnnKleidi.Cli.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPackTool=true");
     var toolPackage = GetFiles($"{packagesDir}/XnnKleidi.Cli.*.nupkg").Single(file => !file.FullPath.EndsWith(".snupkg"));
-    Run("bash", $"tests/PackageValidation/validate-tool-package.sh \"{toolPackage}\" {string.Join(" ", allRids)}");
+    Run("bash", $"tests/PackageValidation/validate-tool-package.sh \"{toolPackage}\" {string.Join(" ", packedRids)}");
 });
 
 // The consumer test: a console app that references only the package, built outside the

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # XnnKleidi's one entry point. It installs what a fresh Debian 12 machine lacks,
 # then hands over to Cake (build.cake) with the same arguments:
-#   ./build.sh --target=Native     build libxnnkleidi.so for linux-x64 and linux-arm64
+#   ./build.sh --target=Native     build the library for linux-x64, linux-arm64 and win-x64
 #   ./build.sh --target=Test       build and run every test (the default target)
 # Downloads are cached outside the work tree (~/.cache/xnnkleidi, ~/.cache/ccache).
 set -euo pipefail
@@ -20,6 +20,12 @@ required_packages=(
   "binutils-aarch64-linux-gnu:aarch64-linux-gnu-ld"
   "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/stdio.h"
   "clang-14:clang-14"
+  # win-x64: MinGW-w64 (the posix flavour, with winpthreads) builds xnnkleidi.dll; Wine runs its tests.
+  "gcc-mingw-w64-x86-64-posix:x86_64-w64-mingw32-gcc-posix"
+  "g++-mingw-w64-x86-64-posix:x86_64-w64-mingw32-g++-posix"
+  "binutils-mingw-w64-x86-64:x86_64-w64-mingw32-objdump"
+  "wine64:/usr/lib/wine/wine64"
+  "wine:wine"
 )
 
 missing=()

@@ -100,6 +100,7 @@ public static class BindingsGenerator
             ["Enums.g.cs"] = writer.WriteEnums(),
             ["Structs.g.cs"] = writer.WriteStructs(),
             ["struct-layout-probe.c"] = LayoutProbeWriter.Write(settings, model),
+            [$"{settings.LibraryName}.exports"] = ExportListWriter.Write(settings, model),
         };
 
         var report = new List<string>();

@@ -17,9 +17,10 @@ public sealed partial class ClangDriver
     }
 
     /// <summary>
-    /// The target is fixed, so that the output does not depend on the machine that generates it. Both RIDs the
-    /// project ships (linux-x64, linux-arm64) are LP64 with the same C type sizes; the struct layout test checks
-    /// the layout on each.
+    /// The target is fixed, so that the output does not depend on the machine that generates it. The 64-bit RIDs
+    /// the project ships agree on every C type size the mapper accepts: Linux is LP64 and Windows x64 is LLP64, and
+    /// they differ only in long, which <see cref="TypeMapper"/> refuses. The struct layout test checks the layout
+    /// that each RID's own C compiler produces.
     /// </summary>
     private IEnumerable<string> CommonArguments()
     {

@@ -25,7 +25,7 @@ public sealed class TypeMapper
     };
 
     // C's bool is one byte; C# bool is not blittable, so the raw layer passes the byte (nonzero means true).
-    // long is the pointer width on LP64 Linux, the only ABI the project ships.
+    // long and unsigned long are missing on purpose: see TargetDependentBuiltins.
     private static readonly Dictionary<string, string> Builtins = new(StringComparer.Ordinal)
     {
         ["void"] = "void",
@@ -38,13 +38,17 @@ public sealed class TypeMapper
         ["unsigned short"] = "ushort",
         ["int"] = "int",
         ["unsigned int"] = "uint",
-        ["long"] = "nint",
-        ["unsigned long"] = "nuint",
         ["long long"] = "long",
         ["unsigned long long"] = "ulong",
         ["float"] = "float",
         ["double"] = "double",
     };
+
+    /// <summary>
+    /// C types whose width differs between the RIDs the library ships: long is 64-bit on Linux (LP64) and 32-bit
+    /// on Windows x64 (LLP64), so one committed C# type cannot be right for both. A header that uses one is refused.
+    /// </summary>
+    private static readonly HashSet<string> TargetDependentBuiltins = new(StringComparer.Ordinal) { "long", "unsigned long" };
 
     private readonly HeaderContents contents;
     private readonly GeneratorSettings settings;
@@ -66,14 +70,20 @@ public sealed class TypeMapper
         .Order(StringComparer.Ordinal)
         .ToList();
 
-    public static string BuiltinToCSharp(string cType) =>
-        Builtins.TryGetValue(cType, out var mapped) ? mapped : throw new GeneratorException($"No C# type for the C type '{cType}'.");
+    public static string BuiltinToCSharp(string cType) => BuiltinToCSharp(cType, "a constant or enum");
+
+    private static string BuiltinToCSharp(string cType, string context) =>
+        TargetDependentBuiltins.Contains(cType)
+            ? throw new GeneratorException(
+                $"{context}: the C type '{cType}' is 64-bit on Linux and 32-bit on Windows x64, so no one C# type fits every RID. " +
+                "Use a fixed-width type (int64_t, int32_t) or size_t in the header.")
+            : Builtins.TryGetValue(cType, out var mapped)
+                ? mapped
+                : throw new GeneratorException($"{context}: no C# type for the C type '{cType}'.");
 
     public string Map(CType type, string context) => type switch
     {
-        BuiltinType builtin => Builtins.TryGetValue(builtin.Name, out var mapped)
-            ? mapped
-            : throw new GeneratorException($"{context}: no C# type for the C type '{builtin.Name}'."),
+        BuiltinType builtin => BuiltinToCSharp(builtin.Name, context),
         TypedefType typedef => MapTypedef(typedef.Name, context),
         TagType tag => MapTag(tag),
         PointerType { Pointee: FunctionType function } => MapFunctionPointer(function, context),

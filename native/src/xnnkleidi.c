@@ -128,9 +128,9 @@ enum xnnkleidi_arm_isa xnnkleidi_max_arm_isa(void) {
   return applied >= 0 ? (enum xnnkleidi_arm_isa) applied : pending_max_arm_isa();
 }
 
-// Called by XNNPACK's init_hardware_config (patch 0006), once. Hidden: it is no
-// part of the API, and the version script would otherwise export it.
-__attribute__((visibility("hidden"))) void xnnkleidi_cap_arm_features(
+// Called by XNNPACK's init_hardware_config (patch 0006), once. It is no part of the
+// API: xnnkleidi.h does not declare it, so the export list does not name it.
+void xnnkleidi_cap_arm_features(
     bool* use_arm_sme2, bool* use_arm_sme, bool* use_arm_neon_i8mm, bool* use_arm_neon_dot) {
   const enum xnnkleidi_arm_isa cap = pending_max_arm_isa();
   atomic_store(&applied_max_arm_isa, (int) cap);

@@ -48,17 +48,27 @@ internal static unsafe class NativeLibraryLoader
     internal static void Register() =>
         NativeLibrary.SetDllImportResolver(typeof(NativeLibraryLoader).Assembly, Resolve);
 
-    /// <summary>The runtime identifier whose native folder is searched: linux-x64, linux-arm64.</summary>
-    public static string RuntimeIdentifier
-    {
-        get
-        {
-            var os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : "unknown";
-            return $"{os}-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
-        }
-    }
+    /// <summary>
+    /// The runtime identifier whose native folder is searched: linux-x64, linux-arm64, linux-musl-x64, linux-musl-arm64,
+    /// win-x64. On Linux it tells musl from glibc, whose libraries do not load into each other's processes.
+    /// </summary>
+    public static string RuntimeIdentifier =>
+        RuntimeIdentifierFor(
+            OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : "unknown",
+            ProcessCLibrary == CLibrary.Musl,
+            RuntimeInformation.ProcessArchitecture);
 
-    /// <summary>The platform's file name of the library: libxnnkleidi.so on Linux.</summary>
+    /// <summary>The C library this process runs on, on Linux; <see cref="CLibrary.Unknown"/> elsewhere.</summary>
+    // The .NET runtime is itself built for one C library, and its own identifier says which (linux-musl-x64 on Alpine).
+    internal static CLibrary ProcessCLibrary =>
+        !OperatingSystem.IsLinux() ? CLibrary.Unknown
+        : RuntimeInformation.RuntimeIdentifier.StartsWith("linux-musl-", StringComparison.Ordinal) ? CLibrary.Musl
+        : CLibrary.Glibc;
+
+    internal static string RuntimeIdentifierFor(string operatingSystem, bool musl, Architecture architecture) =>
+        $"{operatingSystem}{(musl ? "-musl" : "")}-{architecture.ToString().ToLowerInvariant()}";
+
+    /// <summary>The platform's file name of the library: libxnnkleidi.so on Linux, xnnkleidi.dll on Windows.</summary>
     public static string FileName =>
         OperatingSystem.IsWindows() ? $"{NativeMethods.LibraryName}.dll"
         : OperatingSystem.IsMacOS() ? $"lib{NativeMethods.LibraryName}.dylib"
@@ -183,8 +193,9 @@ internal static unsafe class NativeLibraryLoader
             return (IntPtr.Zero, new LoadAttempt(path, "not found"));
         }
 
-        // dlopen says "wrong ELF class" or "invalid ELF header"; the header itself says which architecture the file is for.
-        if (ElfLibraryCheck.Problem(path, RuntimeInformation.ProcessArchitecture) is { } problem)
+        // dlopen says "wrong ELF class" or "invalid ELF header", LoadLibrary "%1 is not a valid Win32 application"; the
+        // headers themselves say which platform, architecture and C library the file is for.
+        if (NativeBinaryCheck.Problem(path, RuntimeInformation.ProcessArchitecture) is { } problem)
         {
             return (IntPtr.Zero, new LoadAttempt(path, problem));
         }

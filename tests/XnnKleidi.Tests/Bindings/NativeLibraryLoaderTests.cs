@@ -1,6 +1,8 @@
+using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using NUnit.Framework;
 using XnnKleidi.Interop;
+using XnnKleidi.Tests.Support;
 
 namespace XnnKleidi.Tests.Bindings;
 
@@ -9,6 +11,7 @@ namespace XnnKleidi.Tests.Bindings;
 public sealed class NativeLibraryLoaderTests
 {
     [Test]
+    [Category(TestCategories.UnixPaths)]
     public void CandidatePaths_ByDefault_SearchOnlyTheNuGetLayoutAndTheAppFolder()
     {
         var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-arm64", "libxnnkleidi.so", overridePath: null, searchArtifacts: false);
@@ -20,6 +23,7 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    [Category(TestCategories.UnixPaths)]
     public void CandidatePaths_WithDevelopmentSearch_AddArtifactsUpwards()
     {
         var paths = NativeLibraryLoader.CandidatePaths("/repo/tests/bin", "linux-arm64", "libxnnkleidi.so", overridePath: null, searchArtifacts: true);
@@ -78,6 +82,7 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    [Category(TestCategories.UnixPaths)]
     public void CandidatePaths_WithOverride_TryOnlyThatFile()
     {
         // Falling back to another copy would hide a mistyped override.
@@ -103,6 +108,7 @@ public sealed class NativeLibraryLoaderTests
     }
 
     [Test]
+    [Category(TestCategories.LinuxLibraries)]
     public void TryLoad_LibraryOfTheOtherArchitecture_SaysWhichArchitectureEachIs()
     {
         bool isArm = RuntimeInformation.ProcessArchitecture == Architecture.Arm64;
@@ -128,7 +134,8 @@ public sealed class NativeLibraryLoaderTests
             var (handle, attempt) = NativeLibraryLoader.TryLoad(path);
 
             Assert.That(handle, Is.EqualTo(IntPtr.Zero));
-            Assert.That(attempt.Outcome, Is.EqualTo("found, but it is not a shared library: it does not start with the ELF signature (it starts with #!/bin/s)"));
+            string signature = NativeBinaryCheck.PlatformFormat == BinaryFormat.Pe ? "MZ" : "ELF";
+            Assert.That(attempt.Outcome, Is.EqualTo($"found, but it is not a shared library: it does not start with the {signature} signature (it starts with #!/bin/s)"));
         }
         finally
         {
@@ -146,26 +153,124 @@ public sealed class NativeLibraryLoaderTests
         header[5] = 1; // little-endian
         header[16] = (byte)type;
         header[18] = 62; // x86-64
-        Assert.That(ElfLibraryCheck.Describe(header, Architecture.X64), Is.EqualTo($"found, but it is an ELF {name}, not a shared library"));
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Elf), Is.EqualTo($"found, but it is an ELF {name}, not a shared library"));
         header[16] = 3;
-        Assert.That(ElfLibraryCheck.Describe(header, Architecture.X64), Is.Null);
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, BinaryFormat.Elf), Is.Null);
     }
 
     [Test]
     public void ElfCheck_EmptyOr32BitFile_SaysSo()
     {
-        Assert.That(ElfLibraryCheck.Describe([], Architecture.X64), Does.EndWith("(the file is empty)"));
+        Assert.That(NativeBinaryCheck.Describe([], Architecture.X64, BinaryFormat.Elf), Does.EndWith("(the file is empty)"));
         byte[] header = new byte[20];
         "\u007fELF"u8.CopyTo(header);
         header[4] = 1;
         header[5] = 1;
-        Assert.That(ElfLibraryCheck.Describe(header, Architecture.Arm64), Does.StartWith("found, but it is a 32-bit ELF file; this process is AArch64 (arm64)"));
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.Arm64, BinaryFormat.Elf), Does.StartWith("found, but it is a 32-bit ELF file; this process is AArch64 (arm64)"));
+    }
+
+    [TestCase("MZ", false, "found, but it is a Windows DLL (PE) and this process runs on Linux: use the ")]
+    [TestCase("\u007fELF", true, "found, but it is an ELF library for Linux and this process runs on Windows: use the ")]
+    public void BinaryCheck_LibraryOfTheOtherOperatingSystem_SaysWhichItIs(string signature, bool windowsProcess, string expected)
+    {
+        byte[] header = new byte[64];
+        System.Text.Encoding.Latin1.GetBytes(signature).CopyTo(header, 0);
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.X64, windowsProcess ? BinaryFormat.Pe : BinaryFormat.Elf),
+            Does.StartWith(expected));
+    }
+
+    [Test]
+    public void BinaryCheck_MachOFile_SaysItIsAMacOSLibrary()
+    {
+        byte[] header = new byte[64];
+        BinaryPrimitives.WriteUInt32LittleEndian(header, 0xFEEDFACF);
+        Assert.That(NativeBinaryCheck.Describe(header, Architecture.Arm64, BinaryFormat.Elf),
+            Does.StartWith("found, but it is a macOS (Mach-O) library: use the "));
+    }
+
+    [TestCase((ushort)0xAA64, Architecture.X64, "found, but it is an AArch64 (arm64) DLL and this process is x86-64: use the ")]
+    [TestCase((ushort)0x8664, Architecture.Arm64, "found, but it is an x86-64 DLL and this process is AArch64 (arm64): use the ")]
+    [TestCase((ushort)0x014C, Architecture.X64, "found, but it is an x86 (32-bit) DLL and this process is x86-64: use the ")]
+    public void BinaryCheck_DllOfAnotherArchitecture_NamesBothFromThePeHeader(ushort machine, Architecture process, string expected)
+    {
+        Assert.That(NativeBinaryCheck.DescribePe(CoffHeader(machine, dll: true), process), Does.StartWith(expected));
+    }
+
+    [Test]
+    public void BinaryCheck_PeFile_IsReadAtItsHeaderOffset()
+    {
+        byte[] dos = new byte[64];
+        "MZ"u8.CopyTo(dos);
+        BinaryPrimitives.WriteUInt32LittleEndian(dos.AsSpan(0x3C), 0x80);
+        long? askedOffset = null;
+        string? problem = NativeBinaryCheck.Describe(dos, Architecture.X64, BinaryFormat.Pe, offset =>
+        {
+            askedOffset = offset;
+            return CoffHeader(0x8664, dll: true);
+        });
+
+        Assert.That(problem, Is.Null);
+        Assert.That(askedOffset, Is.EqualTo(0x80));
+    }
+
+    [Test]
+    public void BinaryCheck_PeExecutableOrDosFile_IsNoDll()
+    {
+        Assert.That(NativeBinaryCheck.DescribePe(CoffHeader(0x8664, dll: false), Architecture.X64),
+            Is.EqualTo("found, but it is a Windows executable, not a DLL"));
+        Assert.That(NativeBinaryCheck.DescribePe([], Architecture.X64),
+            Is.EqualTo("found, but it is a DOS executable without a PE header, not a DLL"));
+    }
+
+    [Test]
+    public void BinaryCheck_GlibcLibraryInMuslProcess_SaysSo()
+    {
+        Assert.That(NativeBinaryCheck.DescribeCLibrary(CLibrary.Glibc, CLibrary.Musl),
+            Does.StartWith("found, but it is built for glibc (it needs libc.so.6) and this process runs on musl: use the "));
+        Assert.That(NativeBinaryCheck.DescribeCLibrary(CLibrary.Musl, CLibrary.Glibc),
+            Does.StartWith("found, but it is built for musl and this process runs on glibc: use the "));
+        Assert.That(NativeBinaryCheck.DescribeCLibrary(CLibrary.Glibc, CLibrary.Glibc), Is.Null);
+    }
+
+    [TestCase(new[] { "libm.so.6", "libc.so.6", "ld-linux-x86-64.so.2" }, "Glibc")]
+    [TestCase(new[] { "libc.musl-x86_64.so.1" }, "Musl")]
+    [TestCase(new[] { "libc.so" }, "Musl")]
+    [TestCase(new[] { "libm.so.6" }, "Unknown")]
+    public void BinaryCheck_NeededEntries_NameTheCLibrary(string[] needed, string expected)
+    {
+        Assert.That(NativeBinaryCheck.CLibraryOf(needed).ToString(), Is.EqualTo(expected));
+    }
+
+    [Test]
+    public void BinaryCheck_BuiltLinuxLibrary_NeedsTheCLibraryOfThisProcess()
+    {
+        NativeLibraryLoader.EnsureLoaded();
+        Assert.That(NativeBinaryCheck.CLibraryOfFile(NativeLibraryLoader.LoadedPath!), Is.EqualTo(NativeLibraryLoader.ProcessCLibrary));
+    }
+
+    [TestCase("linux", false, Architecture.X64, "linux-x64")]
+    [TestCase("linux", true, Architecture.X64, "linux-musl-x64")]
+    [TestCase("linux", true, Architecture.Arm64, "linux-musl-arm64")]
+    [TestCase("win", false, Architecture.X64, "win-x64")]
+    public void RuntimeIdentifier_TellsMuslFromGlibc(string operatingSystem, bool musl, Architecture architecture, string expected)
+    {
+        Assert.That(NativeLibraryLoader.RuntimeIdentifierFor(operatingSystem, musl, architecture), Is.EqualTo(expected));
+    }
+
+    // The PE signature and COFF file header: machine at 4, characteristics at 22.
+    private static byte[] CoffHeader(ushort machine, bool dll)
+    {
+        byte[] coff = new byte[24];
+        "PE\0\0"u8.CopyTo(coff);
+        BinaryPrimitives.WriteUInt16LittleEndian(coff.AsSpan(4), machine);
+        BinaryPrimitives.WriteUInt16LittleEndian(coff.AsSpan(22), (ushort)(dll ? 0x2022 : 0x0022));
+        return coff;
     }
 
     [Test]
     public void EnsureLoaded_InTestEnvironment_LoadsLibraryOfThisRid()
     {
         NativeLibraryLoader.EnsureLoaded();
-        Assert.That(NativeLibraryLoader.LoadedPath, Does.EndWith("libxnnkleidi.so"));
+        Assert.That(NativeLibraryLoader.LoadedPath, Does.EndWith(NativeLibraryLoader.FileName));
     }
 }

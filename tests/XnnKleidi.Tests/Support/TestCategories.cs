@@ -1,6 +1,6 @@
 namespace XnnKleidi.Tests.Support;
 
-/// <summary>NUnit categories the build selects suites by.</summary>
+/// <summary>NUnit categories the build selects suites by, each with its reason.</summary>
 internal static class TestCategories
 {
     /// <summary>
@@ -9,4 +9,14 @@ internal static class TestCategories
     /// the whole suite only in their kernels run this category alone.
     /// </summary>
     public const string KernelDependent = "KernelDependent";
+
+    /// <summary>
+    /// Asserts the exact Unix paths the loader builds ("/repo/tests/bin/..."); Windows paths have a drive and
+    /// backslashes. A win-x64 run excludes it (--filter "TestCategory!=UnixPaths&amp;TestCategory!=LinuxLibraries"; see
+    /// docs/platforms.md).
+    /// </summary>
+    public const string UnixPaths = "UnixPaths";
+
+    /// <summary>Reads the Linux libraries (ELF) under artifacts/native/linux-*; a Windows process loads a DLL and has none.</summary>
+    public const string LinuxLibraries = "LinuxLibraries";
 }

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Runs a Windows program under Wine and returns its exit code, then waits for the
+# wineserver to end, so that no Wine process outlives a build step.
+#
+#   run-under-wine.sh [--dll-dir DIR]... PROGRAM [ARGUMENTS...]
+#
+# --dll-dir adds a folder to the DLL search path (WINEPATH), for programs whose DLL is
+# built into another folder. The prefix lives in the cache folder, never in the work tree
+# (XNNKLEIDI_WINEPREFIX overrides it); the first run creates it, which takes several seconds.
+# No display is needed: Wine's Mono and Gecko installers are switched off while the prefix is
+# created. (Not afterwards: .NET loads its IL assemblies through Wine's mscoree.dll.)
+set -euo pipefail
+dll_dirs=()
+while [[ "${1:-}" == --dll-dir ]]; do
+  dll_dirs+=("$2")
+  shift 2
+done
+program="${1:?usage: run-under-wine.sh [--dll-dir DIR]... PROGRAM [ARGUMENTS...]}"
+shift
+command -v wine >/dev/null || { echo "run-under-wine.sh: wine is not installed (apt-get install wine wine64)" >&2; exit 127; }
+
+export WINEPREFIX="${XNNKLEIDI_WINEPREFIX:-${XDG_CACHE_HOME:-$HOME/.cache}/xnnkleidi/wine-prefix}"
+export WINEDEBUG="${WINEDEBUG:--all}"
+export WINEARCH=win64
+if [[ ! -f "$WINEPREFIX/system.reg" ]]; then
+  mkdir -p "$(dirname "$WINEPREFIX")"
+  WINEDLLOVERRIDES="mscoree,mshtml=" wineboot --init >/dev/null 2>&1 \
+    || { echo "run-under-wine.sh: could not create the Wine prefix $WINEPREFIX" >&2; exit 1; }
+  wineserver -w || true
+fi
+if (( ${#dll_dirs[@]} > 0 )); then
+  # Wine maps the Unix root to drive Z:, and WINEPATH takes Windows paths separated by ';'.
+  winepath=""
+  for dir in "${dll_dirs[@]}"; do
+    winepath+="${winepath:+;}Z:$(cd "$dir" && pwd | tr / '\\')"
+  done
+  export WINEPATH="$winepath${WINEPATH:+;$WINEPATH}"
+fi
+
+status=0
+wine "$program" "$@" || status=$?
+wineserver -w || true
+exit "$status"
