@@ -2,7 +2,7 @@
 // generated bindings -> managed library -> tests. Each layer's real work lives in
 // its own folder (native/, bindings/, src/, tests/); this file only sequences it.
 //
-//   ./build.sh --target=Native [--rid=linux-x64|linux-arm64|win-x64]
+//   ./build.sh --target=Native [--rid=linux-x64|linux-arm64|win-x64|linux-musl-x64|linux-musl-arm64]
 //   ./build.sh --target=Test            (the default: everything testable)
 //   ./build.sh --target=Clean
 
@@ -54,6 +54,10 @@ var platforms = new[]
     new NativePlatform("linux-arm64", "cmake/aarch64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: true, Packed: true),
     // MinGW-w64 (Debian's gcc 12) and Wine 8: every x86-64 kernel runs there, KleidiAI is Arm-only.
     new NativePlatform("win-x64", "cmake/x86_64-w64-mingw32.toolchain.cmake", "xnnkleidi.dll", ".exe", Runner.Wine, XnnpackKernelTests: false, Packed: false),
+    // musl 1.2.3 (Alpine and other musl distributions): Debian's musl-tools natively, bookworm's musl for arm64 under
+    // QEMU with that root. No .NET runtime runs on musl here, so only the C tests run and the package does not carry them.
+    new NativePlatform("linux-musl-x64", "cmake/x86_64-linux-musl.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: false, Packed: false),
+    new NativePlatform("linux-musl-arm64", "cmake/aarch64-linux-musl.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: false, Packed: false),
 };
 var allRids = platforms.Select(platform => platform.Rid).ToArray();
 var packedRids = platforms.Where(platform => platform.Packed).Select(platform => platform.Rid).ToArray();
@@ -79,7 +83,7 @@ string SourcesValue(string name)
     return match.Groups[1].Value;
 }
 
-// The glibc 2.31 sysroot a RID's library is linked against, and arm64 tests run on.
+// The root a RID's library is linked against, and arm64 tests run on: glibc 2.31, or musl for linux-musl-arm64.
 string Sysroot(string rid) => SourcesValue("XNNKLEIDI_SYSROOT_" + rid.ToUpperInvariant().Replace('-', '_'));
 // The pinned QEMU user-mode emulators (cmake/sources.lock): every emulated run uses them,
 // never the machine's qemu-user-static (Debian 12's 7.2 raises SIGILL on SME2 code).

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # XnnKleidi's one entry point. It installs what a fresh Debian 12 machine lacks,
 # then hands over to Cake (build.cake) with the same arguments:
-#   ./build.sh --target=Native     build the library for linux-x64, linux-arm64 and win-x64
+#   ./build.sh --target=Native     build the library for linux-x64, linux-arm64, win-x64,
+#                                  linux-musl-x64 and linux-musl-arm64
 #   ./build.sh --target=Test       build and run every test (the default target)
 # Downloads are cached outside the work tree (~/.cache/xnnkleidi, ~/.cache/ccache).
 set -euo pipefail
@@ -26,6 +27,8 @@ required_packages=(
   "binutils-mingw-w64-x86-64:x86_64-w64-mingw32-objdump"
   "wine64:/usr/lib/wine/wine64"
   "wine:wine"
+  # linux-musl-x64: musl 1.2.3's headers, C library and loader, and musl-gcc.
+  "musl-tools:musl-gcc"
 )
 
 missing=()

@@ -5,12 +5,14 @@
 #     so no kai_*, cpuinfo_*, internal xnn_* or C++ (_Z*) symbol leaks, and none is missing;
 #   * Linux: NEEDED entries only libc, libm, libdl, libpthread and the dynamic loader, and the
 #     highest GLIBC_ symbol version required, printed, and refused above MAX_GLIBC;
+#   * linux-musl: NEEDED only musl's C library (libc.so, or its loader's name), no GLIBC_ version,
+#     and the C library imported, not copied in from libc.a;
 #   * Windows: imported DLLs only Windows system DLLs; no MinGW runtime DLL (libwinpthread-1,
 #     libgcc_s_*, libstdc++-6), which a Windows machine does not have;
 #   * Windows: no aligned 32- or 64-byte vector move (vmovaps, vmovdqa, ...) addresses the stack.
 #     The Windows x64 ABI aligns the stack to 16 bytes only and GCC does not realign it for AVX
 #     spills, so such a move would fault on whichever CPU runs that kernel; unaligned moves cannot.
-#   * linux-arm64: KleidiAI's kai_run_* kernels are linked in (as local symbols).
+#   * linux-arm64, linux-musl-arm64: KleidiAI's kai_run_* kernels are linked in (as local symbols).
 # readelf and objdump read files of any architecture.
 #
 # Usage: check-native-library.sh LIBRARY RID MAX_GLIBC EXPORT_LIST
@@ -74,10 +76,25 @@ case "$rid" in
     echo "NEEDED: $(tr '\n' ' ' <<<"$needed")"
     while read -r entry; do
       [[ -z "$entry" ]] && continue
+      if [[ "$rid" == linux-musl-* ]]; then
+        # musl is one file: the C library, libm, libpthread and the loader alike.
+        [[ "$entry" =~ ^(libc\.so|ld-musl-(x86_64|aarch64)\.so\.1)$ ]] \
+          || fail "unexpected NEEDED entry for musl: $entry (only libc.so)"
+        continue
+      fi
       [[ "$entry" =~ ^(libc\.so\.6|libm\.so\.6|libdl\.so\.2|libpthread\.so\.0|ld-linux-x86-64\.so\.2|ld-linux-aarch64\.so\.1)$ ]] \
         || fail "unexpected NEEDED entry: $entry"
     done <<<"$needed"
-    highest_glibc="$(readelf -W -V "$library" | grep -o 'GLIBC_[0-9][0-9.]*' | sed 's/GLIBC_//' | sort -V | tail -1)"
+    highest_glibc="$(readelf -W -V "$library" | { grep -o 'GLIBC_[0-9][0-9.]*' || true; } | sed 's/GLIBC_//' | sort -V | tail -1)"
+    if [[ "$rid" == linux-musl-* && -n "$highest_glibc" ]]; then
+      fail "a musl library requires the glibc symbol version GLIBC_$highest_glibc"
+    fi
+    if [[ "$rid" == linux-musl-* ]]; then
+      # A linker that finds libc.a before libc.so copies the C library into the shared
+      # library, whose threads then fail to start: the C library's functions must be imported.
+      copied="$(readelf -W -s "$library" | awk '$4 == "FUNC" && $7 != "UND" && $8 ~ /^(pthread_create|malloc|__libc_start_main)$/ { print $8 }' | sort -u)"
+      [[ -z "$copied" ]] || fail "defines the C library's $(tr '\n' ' ' <<<"$copied")instead of importing them from libc.so (libc.a was linked in)"
+    fi
     echo "highest GLIBC_ version required: ${highest_glibc:-none}"
     if [[ -n "$highest_glibc" && "$(printf '%s\n%s\n' "$highest_glibc" "$max_glibc" | sort -V | tail -1)" != "$max_glibc" ]]; then
       fail "requires GLIBC_$highest_glibc, above the allowed GLIBC_$max_glibc"
@@ -94,7 +111,7 @@ missing="$(comm -13 <(echo "$exported") <(echo "$expected") | grep . || true)"
 [[ -z "$missing" ]] || fail "does not export $(grep -c . <<<"$missing") names of the export list: $(head -20 <<<"$missing" | tr '\n' ' ')"
 echo "exports: $export_count names; the export list has $expected_count ($(grep -c '^xnn_' <<<"$exported" || true) xnn_*, $(grep -c '^xnnkleidi_' <<<"$exported" || true) xnnkleidi_*, $(grep -c '^pthreadpool_' <<<"$exported" || true) pthreadpool_*)"
 
-if [[ "$rid" == linux-arm64 ]]; then
+if [[ "$rid" == linux-arm64 || "$rid" == linux-musl-arm64 ]]; then
   kai_kernels="$(readelf -W -s "$library" | awk '$4 == "FUNC" && $8 ~ /^kai_run_/ { print $8 }' | sort -u | grep -c . || true)"
   (( kai_kernels > 0 )) || fail "no KleidiAI kai_run_* function is linked into the arm64 library"
   echo "KleidiAI kai_run_* functions linked: $kai_kernels"

@@ -63,6 +63,9 @@ prepare_private_apt() {
     # bullseye's C library is the sysroot the shipped libraries link against
     # (glibc 2.31), so they load on Debian 11, RHEL 8 and later.
     echo "deb [arch=amd64,arm64 signed-by=$keyring] $mirror bullseye main"
+    # bookworm's musl for arm64, the same version as this machine's musl-tools
+    # (linux-musl-x64), is the C library linux-musl-arm64 links against.
+    echo "deb [arch=amd64,arm64 signed-by=$keyring] $mirror bookworm main"
   } > "$apt_root/sources.list"
   apt_options=(
     -o "Dir::Etc::sourcelist=$apt_root/sources.list"
@@ -74,7 +77,7 @@ prepare_private_apt() {
     -o "Debug::NoLocking=1"
     -o "APT::Sandbox::User=root"
   )
-  log "updating the private apt lists (trixie, sid, bullseye)"
+  log "updating the private apt lists (trixie, sid, bullseye, bookworm)"
   apt-get "${apt_options[@]}" update -qq >"$apt_root/update.log" 2>&1 \
     || fail "private 'apt-get update' failed; see $apt_root/update.log"
   apt_ready=1
@@ -247,7 +250,7 @@ for root_kind in "${!sysroot_parts[@]}"; do
     mv "$target.tmp" "$target"
   fi
   upper="$(tr '[:lower:]-' '[:upper:]_' <<<"${group}_$rid")"
-  echo "set(XNNKLEIDI_${upper} \"$target\" CACHE PATH \"bullseye $group root for $rid\" FORCE)" >> "$output_cmake.tmp"
+  echo "set(XNNKLEIDI_${upper} \"$target\" CACHE PATH \"$group root for $rid\" FORCE)" >> "$output_cmake.tmp"
   log "ok  $group root for $rid"
 done
 
