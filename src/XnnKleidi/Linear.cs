@@ -309,13 +309,16 @@ public sealed unsafe class Linear : IDisposable
         string? fallback = variant.IsPacked || ActivationPacking == ActivationPacking.Off
             ? null
             : packingUnavailableReason ?? choice?.Reason;
+        // Each name is asked of the native library once; the family is read from the same names.
+        string? kleidiAIKernel = variant.IsPacked ? ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) : null;
+        string? qd8Kernel = variant.IsPacked ? null : ActivationPackingSupport.GetQd8KernelName(Scheme, batch);
         return new LinearExecutionInfo(
             batch,
             variant.IsPacked,
             variant.OperatorNames,
-            KernelFamilyFor(variant, batch),
-            variant.IsPacked ? ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) : null,
-            variant.IsPacked ? null : ActivationPackingSupport.GetQd8KernelName(Scheme, batch),
+            KernelFamilyFor(variant, kleidiAIKernel, qd8Kernel),
+            kleidiAIKernel,
+            qd8Kernel,
             fallback,
             choice?.Reason,
             choice?.Batch,
@@ -336,16 +339,16 @@ public sealed unsafe class Linear : IDisposable
     /// </summary>
     public ArmKernelFamily? GetKernelFamily(int batch) => GetExecutionInfo(batch).KernelFamily;
 
-    private ArmKernelFamily? KernelFamilyFor(LayerVariant variant, int batch)
+    private ArmKernelFamily? KernelFamilyFor(LayerVariant variant, string? kleidiAIKernel, string? qd8Kernel)
     {
         if (System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture != System.Runtime.InteropServices.Architecture.Arm64)
         {
             return null;
         }
 
-        if (variant.IsPacked && ActivationPackingSupport.GetKleidiAIKernelName(Scheme, batch) is { } kernel)
+        if (kleidiAIKernel != null)
         {
-            return KernelFamilyOf(kernel);
+            return KernelFamilyOf(kleidiAIKernel);
         }
 
         if (Scheme == WeightScheme.F32)
@@ -354,7 +357,7 @@ public sealed unsafe class Linear : IDisposable
         }
 
         // The QD8 microkernel's own name says its family (its ISA suffix after "__").
-        if (ActivationPackingSupport.GetQd8KernelName(Scheme, batch) is { } qd8Kernel)
+        if (qd8Kernel != null)
         {
             string isa = qd8Kernel[(qd8Kernel.LastIndexOf("__", StringComparison.Ordinal) + 2)..];
             return isa.Contains("i8mm", StringComparison.Ordinal) ? ArmKernelFamily.I8mm
