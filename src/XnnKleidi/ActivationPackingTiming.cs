@@ -41,4 +41,18 @@ public sealed record ActivationPackingTiming(
 
     /// <summary>True when this timing was read from an <see cref="AutoTuningCache"/> instead of being measured now.</summary>
     public bool IsFromCache { get; init; }
+
+    /// <summary>
+    /// The average number of this process's threads that were ready to run but waited for a CPU while the layer was
+    /// timed (over all its tuned batch sizes); null where the system does not report it (see <see cref="RunQueueWait"/>)
+    /// and for a timing read from a cache.
+    /// </summary>
+    public double? WaitingThreads { get; init; }
+
+    /// <summary>
+    /// True when <see cref="WaitingThreads"/> reached <see cref="RunQueueWait.ContendedWaitingThreads"/>: something
+    /// else held a core while this was timed. The decision still follows the timing (both variants ran side by side under
+    /// the same load), but a tuning cache does not store it, so the next start times the layer again.
+    /// </summary>
+    public bool IsCpuContended => RunQueueWait.IsContended(WaitingThreads);
 }

@@ -89,13 +89,27 @@ public sealed class AutoTuningCache
         EntryKey key = KeyOf(environment, threads, scheme, inputChannels, outputChannels, blockSize, batch);
         lock (gate)
         {
-            return entries.TryGetValue(key, out AutoTuningCacheEntry? entry) ? entry.Timing with { IsFromCache = true, TotalTime = TimeSpan.Zero } : null;
+            return entries.TryGetValue(key, out AutoTuningCacheEntry? entry) ? entry.Timing with { IsFromCache = true, TotalTime = TimeSpan.Zero, WaitingThreads = null } : null;
         }
     }
 
-    /// <summary>Stores a timing for this layer under the current environment and <paramref name="threads"/>.</summary>
-    internal void Store(AutoTuningEnvironment environment, int threads, LinearWeights weights, ActivationPackingTiming timing) =>
-        Store(new AutoTuningCacheEntry(environment, threads, weights.Scheme, weights.InputChannels, weights.OutputChannels, BlockSizeOf(weights), timing with { IsFromCache = false }));
+    /// <summary>
+    /// Stores a timing for this layer under the current environment and <paramref name="threads"/>, unless it was taken
+    /// while something else held a core (<see cref="ActivationPackingTiming.IsCpuContended"/>): such a timing describes
+    /// that moment's load, and kept in a file it would decide every later start. Returns whether it was stored.
+    /// </summary>
+    internal bool Store(AutoTuningEnvironment environment, int threads, LinearWeights weights, ActivationPackingTiming timing)
+    {
+        if (timing.IsCpuContended)
+        {
+            return false;
+        }
+
+        Store(new AutoTuningCacheEntry(
+            environment, threads, weights.Scheme, weights.InputChannels, weights.OutputChannels, BlockSizeOf(weights),
+            timing with { IsFromCache = false, WaitingThreads = null }));
+        return true;
+    }
 
     /// <summary>Adds an entry, replacing one with the same key.</summary>
     internal void Store(AutoTuningCacheEntry entry)

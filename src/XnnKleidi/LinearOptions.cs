@@ -135,4 +135,10 @@ public sealed class LinearOptions
     /// to time every layer. The cache may be shared by any number of layers and threads.
     /// </summary>
     public AutoTuningCache? AutoTuningCache { get; set; }
+
+    /// <summary>
+    /// Where Auto reads the run-queue wait of the process from (<see cref="RunQueueWait.OfCurrentProcess"/> unless a
+    /// test gives its own): tests decide contention from given numbers, never from the machine's load.
+    /// </summary>
+    internal Func<TimeSpan?> RunQueueWaitSource { get; set; } = RunQueueWait.OfCurrentProcess;
 }

@@ -119,4 +119,26 @@ public class RunNoiseTests
         Assert.That(report.Cases.Single(c => c.Threads == 2 && c.Packing == ActivationPacking.On).CoreStolen, Is.Not.Null);
         Assert.That(floors.Select(f => f.Threads), Is.EqualTo(new[] { 1 }), "the only 2-thread pair had a stolen core");
     }
+
+    [Test]
+    public void ThreadsThatWaitedForACpu_AreAStolenCore_AtAnyThreadCountAndSize()
+    {
+        // The run-queue counter sees what scaling cannot: a one-thread case, and a GEMV too small to split.
+        CaseResult oneThread = Case(Gemm, 1, ActivationPacking.Off, 1664);
+        oneThread.WaitingThreads = 0.4;
+        CaseResult tiny = Case(Gemv, 2, ActivationPacking.Off, 7.5);
+        tiny.WaitingThreads = 1.0;
+        CaseResult quiet = Case(Gemm, 2, ActivationPacking.Off, 900);
+        quiet.WaitingThreads = 0.05;
+        BenchReport report = Report(oneThread, tiny, quiet, Case(Gemv, 1, ActivationPacking.Off, 6.9));
+
+        RunNoise.Assess(report);
+
+        Assert.Multiple(() =>
+        {
+            Assert.That(oneThread.CoreStolen, Is.EqualTo("0.4 of the benchmark's threads waited for a CPU on average while it was timed: something else held a core"));
+            Assert.That(tiny.CoreStolen, Does.StartWith("1 of the benchmark's threads waited"));
+            Assert.That(quiet.CoreStolen, Is.Null, "0.05 threads waiting is below the quarter that counts, and 900 µs on 2 threads scales from 1,664");
+        });
+    }
 }

@@ -176,6 +176,29 @@ internal sealed class BenchEngine
 
         /// <summary>Set when a timed call failed: the participant is then out of the round robin.</summary>
         public bool Failed { get; set; }
+
+        /// <summary>Run-queue wait of the benchmark's processes summed over this participant's timed batches; null once any reading was unknown.</summary>
+        public TimeSpan? Wait { get; set; } = TimeSpan.Zero;
+
+        /// <summary>Wall time of this participant's timed batches, the readings included.</summary>
+        public TimeSpan Wall { get; set; }
+    }
+
+    /// <summary>The run-queue wait of all the benchmark's processes (this one and the C harness); null if any is unknown.</summary>
+    private static TimeSpan? RunQueueWaitOf(int[] processIds)
+    {
+        TimeSpan total = TimeSpan.Zero;
+        foreach (int pid in processIds)
+        {
+            if (RunQueueWait.OfProcess(pid) is not TimeSpan wait)
+            {
+                return null;
+            }
+
+            total += wait;
+        }
+
+        return total;
     }
 
     private void RunGroup(BenchReport report, NativeHarness? harness, BenchData data, LayerReference reference, LayerShape shape, int threads)
@@ -426,7 +449,16 @@ internal sealed class BenchEngine
                     count = Math.Min(count, n - participant.Samples.Count);
                 }
 
+                // The run queue is read around each batch, outside the timed calls: a thread of these processes that
+                // waited for a CPU while a batch ran means something held a core (RunNoise names it).
+                TimeSpan? waitBefore = RunQueueWaitOf(processIds);
+                long batchStart = Stopwatch.GetTimestamp();
                 TryTime(participant, count, participant.Samples);
+                TimeSpan? waitAfter = RunQueueWaitOf(processIds);
+                participant.Wall += Stopwatch.GetElapsedTime(batchStart);
+                participant.Wait = participant.Wait is TimeSpan sum && waitBefore is TimeSpan before && waitAfter is TimeSpan after
+                    ? sum + (after > before ? after - before : TimeSpan.Zero)
+                    : null;
             }
         }
 
@@ -436,6 +468,7 @@ internal sealed class BenchEngine
             if (participant.Samples.Count > 0 && !participant.Failed)
             {
                 participant.Result.Statistics = TimingStatistics.FromNanoseconds(participant.Samples);
+                participant.Result.WaitingThreads = RunQueueWait.AverageWaitingThreads(TimeSpan.Zero, participant.Wait, participant.Wall);
             }
         }
     }

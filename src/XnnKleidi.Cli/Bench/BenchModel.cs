@@ -93,6 +93,12 @@ internal sealed class CaseResult
     /// process probably held a core, so no ratio or target counts on it (<see cref="RunNoise"/>).
     /// </summary>
     public string? CoreStolen { get; set; }
+
+    /// <summary>
+    /// The average number of the benchmark's threads (this process and the C harness) that were ready to run but waited
+    /// for a CPU while this case was timed; null where the system does not report it (<see cref="RunQueueWait"/>).
+    /// </summary>
+    public double? WaitingThreads { get; set; }
     /// <summary>Set when this case's ratio to packing off does not clear the run's own noise floor (<see cref="RunNoise"/>).</summary>
     public string? WithinNoiseFloor { get; set; }
 

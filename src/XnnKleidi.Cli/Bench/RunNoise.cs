@@ -84,10 +84,20 @@ internal static class RunNoise
         }
     }
 
-    /// <summary>A case on several threads no faster than the same case on one, where one thread has enough work to split.</summary>
+    /// <summary>
+    /// A case during whose timing the benchmark's threads waited for a CPU (the kernel's run-queue counter, where the
+    /// system has one), or one on several threads no faster than the same case on one, where one thread has enough
+    /// work to split (the sign that remains where there is no counter).
+    /// </summary>
     private static void FlagStolenCores(BenchReport report)
     {
-        foreach (CaseResult c in report.Cases.Where(c => c.Threads > 1 && c.Statistics is { P50: > 0 }))
+        foreach (CaseResult c in report.Cases.Where(c => c.Statistics is { P50: > 0 } && RunQueueWait.IsContended(c.WaitingThreads)))
+        {
+            c.CoreStolen = string.Create(CultureInfo.InvariantCulture,
+                $"{c.WaitingThreads:0.##} of the benchmark's threads waited for a CPU on average while it was timed: something else held a core");
+        }
+
+        foreach (CaseResult c in report.Cases.Where(c => c.Threads > 1 && c.Statistics is { P50: > 0 } && c.CoreStolen == null))
         {
             CaseResult? single = report.Cases.FirstOrDefault(o => o.Threads == 1 && o.Backend == c.Backend && o.Packing == c.Packing
                 && o.Shape == c.Shape && o.Scheme == c.Scheme && o.KernelFamilyCap == c.KernelFamilyCap);

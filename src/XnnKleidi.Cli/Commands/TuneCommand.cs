@@ -90,6 +90,7 @@ internal static class TuneCommand
         table.AddColumn(new TableColumn("packed weights").RightAligned());
         table.AddColumn("source");
         var notes = new SortedSet<string>(StringComparer.Ordinal);
+        int contended = 0;
         (int K, int N)[] shapes = [.. presets.SelectMany(Presets.Get).Select(layer => (layer.K, layer.N)).Distinct()];
         foreach (int threadCount in threadCounts)
         {
@@ -119,6 +120,12 @@ internal static class TuneCommand
                     {
                         LinearExecutionInfo info = layer.GetExecutionInfo(batch);
                         row.Add(Cell(info));
+                        if (info.Timing is { IsCpuContended: true, WaitingThreads: double waiting } && info.Timing.Batch == info.Batch)
+                        {
+                            contended++;
+                            notes.Add(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                                $"! {k} x {n} {ActivationPackingName(scheme)} on {threadCount} thread(s): {waiting:0.##} of this process's threads waited for a CPU on average while it was timed, so something else held a core; its decisions are used for this run only and not stored in {cachePath}."));
+                        }
                         if (info.Timing is null && info.PackingFallbackReason is { } reason)
                         {
                             notes.Add($"Nothing timed for {ActivationPackingName(scheme)}: {reason}.");
@@ -136,7 +143,7 @@ internal static class TuneCommand
         cache.Save(cachePath);
         console.Write(table);
         console.WriteLine("Each cell: the variant that runs, then the packed/unpacked median time ratio at that batch size and its verdict " +
-                          "(< packed faster, > unpacked faster, = within the noise, which follows a neighbour or takes QD8).");
+                          "(< packed faster, > unpacked faster, = within the noise, which follows a neighbour or takes QD8; ! timed while something else held a core, not stored).");
         foreach (string note in notes)
         {
             console.WriteLine(note);
@@ -147,7 +154,8 @@ internal static class TuneCommand
             console.WriteLine($"Emulated ({HostInfo.EmulationReason}): these timings, and the decisions drawn from them, mean nothing about real hardware.");
         }
 
-        console.WriteLine($"{cache.Count} entries in {cachePath}.");
+        console.WriteLine($"{cache.Count} entries in {cachePath}." +
+                          (contended > 0 ? $" {contended} decisions marked ! were timed while a core was held and are not among them: run tune again on an idle machine." : string.Empty));
         return 0;
     }
 
@@ -168,7 +176,7 @@ internal static class TuneCommand
             AutoTuningVerdict.UnpackedFaster => ">",
             _ => "=",
         };
-        return $"{variant} {timing.Ratio.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}{verdict}";
+        return $"{variant} {timing.Ratio.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture)}{verdict}{(timing.IsCpuContended ? "!" : string.Empty)}";
     }
 
     private static string ActivationPackingName(WeightScheme scheme) => scheme.ToString().ToLowerInvariant();

@@ -174,6 +174,7 @@ internal static class RecordWriters
         record["stable"] = c.Statistics == null ? null : !c.Unstable;
         record["checkPassed"] = c.Check?.Passed;
         record["coreStolen"] = c.CoreStolen;
+        record["waitingThreads"] = c.WaitingThreads;
         record["withinNoiseFloor"] = c.WithinNoiseFloor;
         record["checkWorstErrorOverBound"] = c.Check is { } check && double.IsFinite(check.WorstRatio) ? check.WorstRatio : null;
         CaseResult? comparator = metric switch

@@ -11,19 +11,25 @@ internal static unsafe class AutoTuner
 
     /// <summary>
     /// Times both runtimes at each of <paramref name="batches"/>, giving each batch size an equal share of the budget,
-    /// and judges each with <see cref="PackingDecisions.Evaluate"/>.
+    /// and judges each with <see cref="PackingDecisions.Evaluate"/>. The run-queue wait is read around the whole
+    /// timing, not per batch size: a share of 10 ms is too short to tell a held core from the runtime's own threads
+    /// starting, and contention seen anywhere in a layer's timing makes all of it suspect.
     /// </summary>
     public static List<ActivationPackingTiming> Time(
-        RuntimeHandle packed, RuntimeHandle unpacked, IReadOnlyList<int> batches, int inputChannels, int outputChannels, TimeSpan budget)
+        RuntimeHandle packed, RuntimeHandle unpacked, IReadOnlyList<int> batches, int inputChannels, int outputChannels, TimeSpan budget,
+        Func<TimeSpan?> runQueueWait)
     {
         var timings = new List<ActivationPackingTiming>(batches.Count);
         TimeSpan share = budget / batches.Count;
+        TimeSpan? waitBefore = runQueueWait();
+        long start = Stopwatch.GetTimestamp();
         foreach (int batch in batches)
         {
             timings.Add(Time(packed, unpacked, batch, inputChannels, outputChannels, share));
         }
 
-        return timings;
+        double? waiting = RunQueueWait.AverageWaitingThreads(waitBefore, runQueueWait(), Stopwatch.GetElapsedTime(start));
+        return [.. timings.Select(timing => timing with { WaitingThreads = waiting })];
     }
 
     /// <summary>

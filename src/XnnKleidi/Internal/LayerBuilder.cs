@@ -84,7 +84,8 @@ internal static unsafe class LayerBuilder
                 packed = CreateRuntime(flag, shared: !hasShared);
                 unpacked = CreateRuntime(0, shared: !hasShared);
                 List<ActivationPackingTiming> measured = AutoTuner.Time(
-                    packed, unpacked, missing, weights.InputChannels, weights.OutputChannels, options.AutoTuningBudget * missing.Count / options.AutoTuningBatches.Count);
+                    packed, unpacked, missing, weights.InputChannels, weights.OutputChannels, options.AutoTuningBudget * missing.Count / options.AutoTuningBatches.Count,
+                    options.RunQueueWaitSource);
                 foreach (ActivationPackingTiming timing in measured)
                 {
                     cache?.Store(environment!, threads, weights, timing);

@@ -150,7 +150,10 @@ internal static class PackingDecisions
     private static string Describe(ActivationPackingTiming timing) =>
         $"QP8 {timing.PackedTime.TotalMicroseconds:0.###} µs, QD8 {timing.UnpackedTime.TotalMicroseconds:0.###} µs, " +
         $"ratio {timing.Ratio:0.###} in [{timing.RatioLow:0.###}, {timing.RatioHigh:0.###}] over {timing.PackedRuns} pairs" +
-        (timing.IsFromCache ? ", from the tuning cache" : string.Empty);
+        (timing.IsFromCache ? ", from the tuning cache" : string.Empty) +
+        (timing.IsCpuContended
+            ? $"; something else held a core while it was timed ({RunQueueWait.Describe(timing.WaitingThreads!.Value)}), so no tuning cache keeps it"
+            : string.Empty);
 
     private static double MedianOf(ReadOnlySpan<double> values)
     {
