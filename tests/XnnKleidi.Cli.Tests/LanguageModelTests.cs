@@ -86,6 +86,8 @@ public class LanguageModelTests
     [TestCase("--model", "qwen2.5-0.5b", "--prompt-tokens", "0")]
     [TestCase("--preset", "vit-b16", "--phase", "decode")]
     [TestCase("--preset", "vit-b16", "--layers", "mlp")]
+    [TestCase("--preset", "vit-b16", "--memory-budget", "100")]
+    [TestCase("--model", "mobilebert", "--memory-budget", "0")]
     public void BadCombination_IsRefusedWithOneLineAndExitCode2(params string[] args)
     {
         (int code, _, string error) = ConsoleCapture.Run(["bench", .. args, "--check"]);

@@ -69,6 +69,63 @@ public class ModelRunTests
     }
 
     [Test]
+    public void Check_OverTheMemoryBudget_BuildsTheModesInTurn_AndStillValidatesEveryLayerOfEveryMode()
+    {
+        // MobileBERT's packed weights take about 21 MiB a mode: a budget of 1 MiB holds one mode at a time.
+        (int code, string output, string error) = Run("bench", "--model", "mobilebert", "--packing", "off,on,auto", "--threads", "1,2",
+            "--check", "--memory-budget", "1");
+
+        Assert.That(code, Is.EqualTo(0), output + error);
+        Assert.That(output, Does.Match(@"linux-\w+/\S+: 2166 passed, 0 failed"));
+        Assert.That(System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " "),
+            Does.Contain("exceed the budget of 1 MiB (--memory-budget), so each mode was built, timed and freed in turn"));
+    }
+
+    [Test]
+    public void TimedRun_OverTheMemoryBudget_TimesEveryModeInTurn_AndSaysSo()
+    {
+        string directory = Path.Combine(Path.GetTempPath(), $"xnnkleidi-model-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(directory);
+        try
+        {
+            string json = Path.Combine(directory, "run.json");
+            (int code, string output, string error) = Run("bench", "--model", "qwen2.5-0.5b", "--layers", @"^model\.layers\.0\.",
+                "--phase", "decode", "--scheme", "qb4w", "--packing", "off,on,auto", "--iterations", "2", "--warmup", "1", "--quiet",
+                "--memory-budget", "1", "--out", json);
+            Assert.That(code, Is.EqualTo(0), output + error);
+
+            using JsonDocument document = JsonDocument.Parse(File.ReadAllText(json));
+            JsonElement root = document.RootElement;
+            Assert.That(root.GetProperty("runs").GetArrayLength(), Is.EqualTo(3));
+            foreach (JsonElement run in root.GetProperty("runs").EnumerateArray())
+            {
+                Assert.That(run.GetProperty("passes").GetInt32(), Is.EqualTo(2), run.GetProperty("packing").GetString());
+                Assert.That(run.GetProperty("totalP50Us").GetDouble(), Is.GreaterThan(0));
+            }
+
+            Assert.That(
+                root.GetProperty("notes").EnumerateArray().Select(note => note.GetString()),
+                Has.Some.Contains("exceed the budget of 1 MiB (--memory-budget), so each mode was built, timed and freed in turn"));
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [Test]
+    public void TimedRun_WithinTheDefaultBudget_HoldsTheModesSideBySide()
+    {
+        (int code, string output, string error) = Run("bench", "--model", "qwen2.5-0.5b", "--layers", @"^model\.layers\.0\.",
+            "--phase", "decode", "--scheme", "qb4w", "--packing", "off,on", "--iterations", "2", "--warmup", "1");
+
+        Assert.That(code, Is.EqualTo(0), output + error);
+        // The table wraps long notes to the console's width.
+        Assert.That(System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " "),
+            Does.Contain("(half the memory this process may use; --memory-budget sets it); the modes were held and timed side by side"));
+    }
+
+    [Test]
     public void CheckRows_SpreadFromTheFirstToTheLastRow()
     {
         Assert.That(ModelBenchmark.CheckedRows(197, 8), Is.EqualTo(new[] { 0, 28, 56, 84, 112, 140, 168, 196 }));

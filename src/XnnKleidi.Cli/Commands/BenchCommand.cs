@@ -173,6 +173,7 @@ internal static class BenchCommand
         Option<int?> promptTokens = ModelCommand.CreatePromptTokensOption();
         Option<string?> layers = ModelCommand.CreateLayersOption();
         Option<int?> tokens = ModelCommand.CreateTokensOption();
+        Option<int?> memoryBudget = ModelCommand.CreateMemoryBudgetOption();
 
         var command = new Command("bench",
             "Measure quantized linear layers with KleidiAI activation packing off, on and auto.\n\n" +
@@ -189,6 +190,7 @@ internal static class BenchCommand
         {
             preset, shape, scheme, packing, threads, warmup, iterations, minTime, check, compare, format, output, plot,
             blockSize, seed, quiet, kernelFamily, model, checkRows, phase, promptTokens, tokens, layers, sweep, sweepMax, kernelFamilyChild,
+            memoryBudget,
         };
         command.SetAction(parse =>
         {
@@ -213,6 +215,7 @@ internal static class BenchCommand
                     Model = modelName,
                     Phases = parse.GetValue(phase) ?? [],
                     PromptTokens = parse.GetValue(promptTokens),
+                    MemoryBudgetMebibytes = parse.GetValue(memoryBudget),
                     Tokens = parse.GetValue(tokens),
                     LayerPattern = parse.GetValue(layers),
                     Schemes = OrDefault(parse.GetValue(scheme), WeightScheme.Qc8w),
@@ -271,7 +274,7 @@ internal static class BenchCommand
                 throw new UsageException("bench: give --preset, --shape or --sweep (see `xnnkleidi bench --help`)");
             }
             foreach ((Option option, string name) in new (Option, string)[]
-                     { (checkRows, "--check-rows"), (phase, "--phase"), (promptTokens, "--prompt-tokens"), (tokens, "--tokens"), (layers, "--layers") })
+                     { (checkRows, "--check-rows"), (phase, "--phase"), (promptTokens, "--prompt-tokens"), (tokens, "--tokens"), (layers, "--layers"), (memoryBudget, "--memory-budget") })
             {
                 if (parse.GetResult(option) is { Implicit: false })
                 {

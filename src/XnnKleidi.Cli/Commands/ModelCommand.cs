@@ -84,6 +84,27 @@ internal static class ModelCommand
         "prefill,decode",
         item => OptionParsing.EnumItem(item, "phase", GenerationPhase.Prefill, GenerationPhase.Decode));
 
+    /// <summary>The `--memory-budget` option of `bench --model`: MiB of packed weights the run may hold at once.</summary>
+    public static Option<int?> CreateMemoryBudgetOption()
+    {
+        var option = new Option<int?>("--memory-budget")
+        {
+            Description = "With --model: MiB of packed weights the run may hold at once. Each packing mode holds its own packed " +
+                          "copy of the model (auto two, where its variants differ between batch sizes); within the budget the " +
+                          "modes are held and timed side by side, over it one after another. Default: half the memory this " +
+                          "process may use.",
+            HelpName = "MiB",
+        };
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<int?>() is { } mebibytes && mebibytes < 1)
+            {
+                result.AddError("--memory-budget must be at least 1 (MiB)");
+            }
+        });
+        return option;
+    }
+
     /// <summary>The `--prompt-tokens` option of `bench`, for a language model's prefill.</summary>
     public static Option<int?> CreatePromptTokensOption()
     {
@@ -129,6 +150,9 @@ internal static class ModelCommand
         /// <summary>The phases given with --phase; empty when none was.</summary>
         public IReadOnlyList<GenerationPhase> Phases { get; init; } = [];
         public int? PromptTokens { get; init; }
+
+        /// <summary>--memory-budget in MiB; null for the default.</summary>
+        public int? MemoryBudgetMebibytes { get; init; }
         /// <summary>For a model file: every layer at this many rows, instead of phases.</summary>
         public int? Tokens { get; init; }
         public string? LayerPattern { get; init; }
@@ -336,6 +360,7 @@ internal static class ModelCommand
                 CheckRows = request.CheckRows,
                 BlockSize = request.BlockSize,
                 Seed = request.Seed,
+                MemoryBudgetBytes = request.MemoryBudgetMebibytes * 1024L * 1024L,
             };
             ModelReport report = RunOne(request, options, workload, file,
                 [.. request.Outputs.Select(o => (PathFor(o.Path, workload)!, o.Format))], PathFor(request.PlotPath, workload));
@@ -383,6 +408,11 @@ internal static class ModelCommand
             weights = ModelWeights.Generate(options.Model, layers, options.Scheme, options.BlockSize, options.Seed);
         }
 
+        // Generating or converting the weights leaves about their size again in garbage on the large-object heap (the
+        // chunks, the copies the LinearWeights factories take), which the collector would otherwise keep resident for
+        // the whole run beside every packed copy.
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         var report = new ModelReport { Options = options, Host = host, Layers = layers, WeightBytes = weights.WeightBytes };
         report.Notes.AddRange(conversions.Select(line => "weights: " + line));
         if (file != null && workload.FileLayers != null && !options.Check)

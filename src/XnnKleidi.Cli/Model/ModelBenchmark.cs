@@ -35,23 +35,28 @@ internal sealed class ModelBenchmark
             return;
         }
 
+        IReadOnlyList<IReadOnlyList<ActivationPacking>> groups = PlanResidentModes(report);
         foreach (int threads in options.Threads)
         {
-            onProgress?.Invoke($"{options.Model}: building {options.Packings.Count} models for {threads} thread{(threads == 1 ? "" : "s")}");
             using XnnThreadPool? threadPool = threads > 1 ? new XnnThreadPool(threads) : null;
-            List<(ModelModeResult Result, ModelInstance Instance, Recorder Recorder)> modes = BuildModes(report, threads, threadPool);
-            try
+            foreach (IReadOnlyList<ActivationPacking> group in groups)
             {
-                onProgress?.Invoke($"{options.Model}: timing forward passes, {threads} thread{(threads == 1 ? "" : "s")}");
-                TimePasses(modes);
-                onProgress?.Invoke($"{options.Model}: timing each shape on its own (hot cache), {threads} thread{(threads == 1 ? "" : "s")}");
-                TimeHotShapes(report, modes);
-            }
-            finally
-            {
-                foreach ((_, ModelInstance instance, _) in modes)
+                string what = $"{string.Join(", ", group.Select(NameOf))}, {threads} thread{(threads == 1 ? "" : "s")}";
+                onProgress?.Invoke($"{options.Model}: building the model for {what}");
+                List<(ModelModeResult Result, ModelInstance Instance, Recorder Recorder)> modes = BuildModes(report, threads, threadPool, group);
+                try
                 {
-                    instance.Dispose();
+                    onProgress?.Invoke($"{options.Model}: timing forward passes, {what}");
+                    TimePasses(modes);
+                    onProgress?.Invoke($"{options.Model}: timing each shape on its own (hot cache), {what}");
+                    TimeHotShapes(report, modes);
+                }
+                finally
+                {
+                    foreach ((_, ModelInstance instance, _) in modes)
+                    {
+                        instance.Dispose();
+                    }
                 }
             }
         }
@@ -59,10 +64,46 @@ internal sealed class ModelBenchmark
         Derive(report);
     }
 
-    private List<(ModelModeResult, ModelInstance, Recorder)> BuildModes(ModelReport report, int threads, XnnThreadPool? threadPool)
+    /// <summary>
+    /// Which packing modes are held at once. Side by side is the better measurement (the modes take turns a pass at a
+    /// time, so the machine's drift falls on all alike), but every mode holds its own packed copy of the weights, and
+    /// Auto two where the variants differ between batch sizes: a 1B-parameter model held four times does not fit a
+    /// phone. So the modes are held together only while their estimated packed weights stay within the budget;
+    /// otherwise one at a time, and the report says so.
+    /// </summary>
+    private IReadOnlyList<IReadOnlyList<ActivationPacking>> PlanResidentModes(ModelReport report)
+    {
+        long budget = options.MemoryBudgetBytes ?? DefaultMemoryBudgetBytes();
+        bool packable = ActivationPackingSupport.IsAvailable(weights.Scheme);
+        // The packed layouts add a few bytes per output channel (bias and scale in fp32) to the stored weights.
+        long perCopy = weights.WeightBytes + weights.Layers.Sum(layer => 8L * layer.N);
+        long together = options.Packings.Sum(packing => packing == ActivationPacking.Auto && packable ? 2 * perCopy : perCopy);
+        string budgetText = $"{Mib(budget)} MiB" + (options.MemoryBudgetBytes == null ? " (half the memory this process may use; --memory-budget sets it)" : " (--memory-budget)");
+        if (options.Packings.Count == 1 || together <= budget)
+        {
+            report.Notes.Add($"Memory: the packed weights of {string.Join(", ", options.Packings.Select(NameOf))} " +
+                             $"(about {Mib(together)} MiB together) fit the budget of {budgetText}; the modes were held and timed side by side.");
+            return [options.Packings];
+        }
+
+        report.Notes.Add($"Memory: the packed weights of {string.Join(", ", options.Packings.Select(NameOf))} " +
+                         $"(about {Mib(together)} MiB together) exceed the budget of {budgetText}, so each mode was built, timed and freed " +
+                         "in turn: drift of the machine between the modes is not cancelled, compare their totals with care.");
+        return [.. options.Packings.Select(packing => (IReadOnlyList<ActivationPacking>)[packing])];
+    }
+
+    /// <summary>Half of what the garbage collector says this process may use (physical memory, or a container's limit).</summary>
+    internal static long DefaultMemoryBudgetBytes() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
+
+    private static string NameOf(ActivationPacking packing) => packing.ToString().ToLowerInvariant();
+
+    private static string Mib(long bytes) => FormattableString.Invariant($"{bytes / (1024.0 * 1024.0):0}");
+
+    private List<(ModelModeResult, ModelInstance, Recorder)> BuildModes(
+        ModelReport report, int threads, XnnThreadPool? threadPool, IReadOnlyList<ActivationPacking> packings)
     {
         var modes = new List<(ModelModeResult, ModelInstance, Recorder)>();
-        foreach (ActivationPacking packing in options.Packings)
+        foreach (ActivationPacking packing in packings)
         {
             var result = new ModelModeResult { Threads = threads, Packing = packing };
             report.Runs.Add(result);
@@ -290,82 +331,97 @@ internal sealed class ModelBenchmark
     /// </summary>
     private void RunCheck(ModelReport report, Action<string>? onProgress)
     {
-        var pools = new List<XnnThreadPool>();
-        var instances = new List<(ModelModeResult Result, ModelInstance Instance)>();
-        try
+        // The references first, once per layer: they judge every mode and thread count, and are small (the checked
+        // rows' outputs and bounds), while the fp64 weights they come from are not and live one layer at a time.
+        IReadOnlyList<ModelLayer> layers = weights.Layers;
+        var references = new CheckReference[layers.Count];
+        for (int index = 0; index < layers.Count; index++)
         {
-            foreach (int threads in options.Threads)
+            ModelLayer layer = layers[index];
+            onProgress?.Invoke($"{options.Model}: the reference of layer {index + 1} of {layers.Count}, {layer.Name} ({layer.ShapeText})");
+            references[index] = ReferenceOf(index);
+        }
+
+        IReadOnlyList<IReadOnlyList<ActivationPacking>> groups = PlanResidentModes(report);
+        foreach (int threads in options.Threads)
+        {
+            using XnnThreadPool? pool = threads > 1 ? new XnnThreadPool(threads) : null;
+            foreach (IReadOnlyList<ActivationPacking> group in groups)
             {
-                XnnThreadPool? pool = threads > 1 ? new XnnThreadPool(threads) : null;
-                if (pool != null)
+                var instances = BuildModes(report, threads, pool, group).Select(mode => (Result: mode.Item1, Instance: mode.Item2)).ToList();
+                try
                 {
-                    pools.Add(pool);
-                }
-
-                foreach ((ModelModeResult result, ModelInstance instance, _) in BuildModes(report, threads, pool))
-                {
-                    instances.Add((result, instance));
-                }
-            }
-
-            IReadOnlyList<ModelLayer> layers = weights.Layers;
-            for (int index = 0; index < layers.Count; index++)
-            {
-                ModelLayer layer = layers[index];
-                onProgress?.Invoke($"{options.Model}: checking layer {index + 1} of {layers.Count}, {layer.Name} ({layer.ShapeText})");
-                float[] input = new float[layer.M * layer.K];
-                ModelWeights.FillUniform(input, weights.CheckInputSeed(index));
-                int[] rows = CheckedRows(layer.M, options.CheckRows);
-                float[] checkedInput = new float[rows.Length * layer.K];
-                for (int r = 0; r < rows.Length; r++)
-                {
-                    input.AsSpan(rows[r] * layer.K, layer.K).CopyTo(checkedInput.AsSpan(r * layer.K));
-                }
-
-                // Each row is quantized on its own (QD8 and QP8 alike), so the reference and the bound of a row do not
-                // depend on the other rows: the checked rows are judged as a batch of their own.
-                double[] dequantized = Reference.Dequantize(weights.Weights[index]);
-                double[] expected = Reference.Linear(checkedInput, dequantized, weights.Biases[index], rows.Length, layer.K, layer.N,
-                    float.NegativeInfinity, float.PositiveInfinity);
-                double[] tolerance = Reference.Tolerance(checkedInput, dequantized, weights.Biases[index], rows.Length, layer.K, layer.N,
-                    weights.Scheme, weights.BlockSize);
-                float[] checkedOutput = new float[rows.Length * layer.N];
-                foreach ((ModelModeResult result, ModelInstance instance) in instances)
-                {
-                    ModelLayerResult layerResult = result.Layers[index];
-                    try
+                    for (int index = 0; index < layers.Count; index++)
                     {
-                        input.CopyTo(instance.InputOf(index).Span);
-                        instance.Run(index);
-                        ReadOnlySpan<float> output = instance.OutputOf(index);
-                        for (int r = 0; r < rows.Length; r++)
+                        ModelLayer layer = layers[index];
+                        onProgress?.Invoke($"{options.Model}: checking layer {index + 1} of {layers.Count}, {layer.Name} ({layer.ShapeText}), {threads} thread(s)");
+                        float[] input = new float[layer.M * layer.K];
+                        ModelWeights.FillUniform(input, weights.CheckInputSeed(index));
+                        foreach ((ModelModeResult result, ModelInstance instance) in instances)
                         {
-                            output.Slice(rows[r] * layer.N, layer.N).CopyTo(checkedOutput.AsSpan(r * layer.N));
+                            result.Layers[index].Check = CheckLayer(instance, index, input, references[index]);
                         }
-
-                        CheckResult check = CheckResult.Compare(checkedOutput, expected, tolerance, layer.N);
-                        layerResult.Check = check.Passed || rows.Length == layer.M
-                            ? check
-                            : check with { Failure = $"{check.Failure}; the checked rows are the layer's rows {string.Join(", ", rows)}, in that order" };
                     }
-                    catch (Exception e) when (BenchEngine.FailsOneCase(e))
+                }
+                finally
+                {
+                    foreach ((_, ModelInstance instance) in instances)
                     {
-                        layerResult.Check = new CheckResult(false, expected.Length, double.NaN, $"{e.GetType().Name}: {e.Message}");
+                        instance.Dispose();
                     }
                 }
             }
         }
-        finally
+    }
+
+    /// <summary>The checked rows of one layer, their float64 reference outputs and the bound of each.</summary>
+    private sealed record CheckReference(int[] Rows, double[] Expected, double[] Tolerance);
+
+    private CheckReference ReferenceOf(int index)
+    {
+        ModelLayer layer = weights.Layers[index];
+        float[] input = new float[layer.M * layer.K];
+        ModelWeights.FillUniform(input, weights.CheckInputSeed(index));
+        int[] rows = CheckedRows(layer.M, options.CheckRows);
+        float[] checkedInput = new float[rows.Length * layer.K];
+        for (int r = 0; r < rows.Length; r++)
         {
-            foreach ((_, ModelInstance instance) in instances)
+            input.AsSpan(rows[r] * layer.K, layer.K).CopyTo(checkedInput.AsSpan(r * layer.K));
+        }
+
+        // Each row is quantized on its own (QD8 and QP8 alike), so the reference and the bound of a row do not
+        // depend on the other rows: the checked rows are judged as a batch of their own.
+        double[] dequantized = Reference.Dequantize(weights.Weights[index]);
+        double[] expected = Reference.Linear(checkedInput, dequantized, weights.Biases[index], rows.Length, layer.K, layer.N,
+            float.NegativeInfinity, float.PositiveInfinity);
+        double[] tolerance = Reference.Tolerance(checkedInput, dequantized, weights.Biases[index], rows.Length, layer.K, layer.N,
+            weights.Scheme, weights.BlockSize);
+        return new CheckReference(rows, expected, tolerance);
+    }
+
+    private static CheckResult CheckLayer(ModelInstance instance, int index, float[] input, CheckReference reference)
+    {
+        ModelLayer layer = instance.Model.Layers[index];
+        int[] rows = reference.Rows;
+        try
+        {
+            input.CopyTo(instance.InputOf(index).Span);
+            instance.Run(index);
+            ReadOnlySpan<float> output = instance.OutputOf(index);
+            float[] checkedOutput = new float[rows.Length * layer.N];
+            for (int r = 0; r < rows.Length; r++)
             {
-                instance.Dispose();
+                output.Slice(rows[r] * layer.N, layer.N).CopyTo(checkedOutput.AsSpan(r * layer.N));
             }
 
-            foreach (XnnThreadPool pool in pools)
-            {
-                pool.Dispose();
-            }
+            CheckResult check = CheckResult.Compare(checkedOutput, reference.Expected, reference.Tolerance, layer.N);
+            return check.Passed || rows.Length == layer.M
+                ? check
+                : check with { Failure = $"{check.Failure}; the checked rows are the layer's rows {string.Join(", ", rows)}, in that order" };
+        }
+        catch (Exception e) when (BenchEngine.FailsOneCase(e))
+        {
+            return new CheckResult(false, reference.Expected.Length, double.NaN, $"{e.GetType().Name}: {e.Message}");
         }
     }
 

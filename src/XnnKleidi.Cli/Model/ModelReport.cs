@@ -33,6 +33,11 @@ internal sealed record ModelRunOptions
     public int BlockSize { get; init; } = BenchData.DefaultBlockSize;
     public uint Seed { get; init; } = 42;
     public double Confidence { get; init; } = MedianInterval.DefaultConfidence;
+    /// <summary>
+    /// The bytes of packed weights the run may hold at once (--memory-budget); null for half the memory this process
+    /// may use. Over it, the packing modes are built and timed one after another instead of side by side.
+    /// </summary>
+    public long? MemoryBudgetBytes { get; init; }
 
     /// <summary>The model and, for a language model, its phase: "vit-b16", "llama-3.2-1b decode",
     /// "llama-3.2-1b prefill of 128 tokens".</summary>

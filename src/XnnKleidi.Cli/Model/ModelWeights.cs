@@ -66,23 +66,71 @@ internal sealed class ModelWeights
         {
             ModelLayer layer = layers[index];
             var random = new Random(LayerSeed(seed, index));
-            float bound = MathF.Sqrt(3.0f / layer.K);
-            float[] values = new float[layer.N * layer.K];
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = bound * ((2.0f * random.NextSingle()) - 1.0f);
-            }
-
+            weights[index] = GenerateLayer(random, layer, scheme, blockSize);
             float[] bias = new float[layer.N];
             for (int i = 0; i < bias.Length; i++)
             {
                 bias[i] = 0.1f * ((2.0f * random.NextSingle()) - 1.0f);
             }
 
-            weights[index] = LinearWeights.Quantize(values, layer.N, layer.K, scheme, blockSize);
             biases[index] = bias;
         });
         return new ModelWeights(model, layers, scheme, blockSize, seed, weights, biases);
+    }
+
+    /// <summary>Output channels generated and quantized at a time: a head of 128,256 × 2,048 would need 1 GiB of fp32 at once.</summary>
+    private const int RowsPerChunk = 1024;
+
+    /// <summary>
+    /// One layer's weights, uniform in ±√(3/K), drawn row after row from <paramref name="random"/> and quantized a chunk
+    /// of rows at a time. Every scheme quantizes each output channel on its own (one scale per channel, or per block of
+    /// a channel), so the chunks give exactly the weights the whole matrix would, without its fp32 copy.
+    /// </summary>
+    internal static LinearWeights GenerateLayer(Random random, ModelLayer layer, WeightScheme scheme, int blockSize)
+    {
+        float bound = MathF.Sqrt(3.0f / layer.K);
+        int rowBytes = (layer.K + 1) / 2;
+        int blocksPerRow = scheme == WeightScheme.Qb4w ? layer.K / blockSize : 0;
+        sbyte[] int8 = scheme == WeightScheme.Qc8w ? new sbyte[(long)layer.N * layer.K] : [];
+        byte[] int4 = scheme is WeightScheme.Qc4w or WeightScheme.Qb4w ? new byte[(long)layer.N * rowBytes] : [];
+        float[] channelScales = scheme is WeightScheme.Qc8w or WeightScheme.Qc4w ? new float[layer.N] : [];
+        ushort[] blockScales = new ushort[layer.N * blocksPerRow];
+        float[] chunk = new float[Math.Min(layer.N, RowsPerChunk) * layer.K];
+        for (int first = 0; first < layer.N; first += RowsPerChunk)
+        {
+            int rows = Math.Min(RowsPerChunk, layer.N - first);
+            Span<float> values = chunk.AsSpan(0, rows * layer.K);
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = bound * ((2.0f * random.NextSingle()) - 1.0f);
+            }
+
+            LinearWeights part = LinearWeights.Quantize(values, rows, layer.K, scheme, blockSize);
+            switch (scheme)
+            {
+                case WeightScheme.Qc8w:
+                    part.Int8Values.Span.CopyTo(int8.AsSpan(first * layer.K));
+                    part.ChannelScales.Span.CopyTo(channelScales.AsSpan(first));
+                    break;
+                case WeightScheme.Qc4w:
+                    part.PackedInt4Values.Span.CopyTo(int4.AsSpan(first * rowBytes));
+                    part.ChannelScales.Span.CopyTo(channelScales.AsSpan(first));
+                    break;
+                case WeightScheme.Qb4w:
+                    part.PackedInt4Values.Span.CopyTo(int4.AsSpan(first * rowBytes));
+                    part.BlockScalesBf16.Span.CopyTo(blockScales.AsSpan(first * blocksPerRow));
+                    break;
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(scheme), scheme, "model runs quantize their weights");
+            }
+        }
+
+        return scheme switch
+        {
+            WeightScheme.Qc8w => LinearWeights.FromQc8w(int8, channelScales, layer.N, layer.K),
+            WeightScheme.Qc4w => LinearWeights.FromQc4w(int4, channelScales, layer.N, layer.K),
+            _ => LinearWeights.FromQb4w(int4, blockScales, layer.N, layer.K, blockSize),
+        };
     }
 
     /// <summary>
