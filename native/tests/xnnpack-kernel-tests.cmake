@@ -51,6 +51,11 @@ if(XNNKLEIDI_TARGET_ARM64)
   # `max` has dotprod and i8mm, so every Arm kernel variant runs instead of skipping.
   list(GET CMAKE_CROSSCOMPILING_EMULATOR 0 _kernel_test_emulator)
   set(_kernel_test_launcher "${_kernel_test_emulator}" -L /usr/aarch64-linux-gnu -cpu max)
+elseif(MINGW)
+  # Under Wine (the toolchain's emulator). Linked fully static, like the DLL, so that no MinGW runtime DLL
+  # (libstdc++, libgcc, winpthread) has to be found beside the programs.
+  set(_kernel_test_launcher ${CMAKE_CROSSCOMPILING_EMULATOR})
+  list(APPEND _kernel_test_link_options -static)
 else()
   set(_kernel_test_launcher)
 endif()
