@@ -475,15 +475,20 @@ const void* xnnkleidi_qd8_ukernel_address(enum xnn_datatype weight_datatype, siz
   return qd8_gemm_kernel(&config->minmax, weight_datatype, single_row_kernel ? 1 : mr);
 }
 
-#if defined(__ELF__)
+#if defined(__ELF__) || defined(_WIN32)
 // Every QD8 GEMM microkernel XNNPACK's gemm.h declares (listed by the build from that
-// header into qd8-gemm-ukernels.inc), referenced weakly: a kernel this build does not
-// link resolves to NULL, and one it links to its address. The names come from XNNPACK's
-// declarations, not from a table of which CPU gets which kernel.
+// header into qd8-gemm-ukernels.inc). On ELF they are referenced weakly: a kernel this build
+// does not link resolves to NULL, and one it links to its address. PE has no such weak
+// reference, so there the build lists only the kernels its production sources define, and
+// they are referenced (and so linked) strongly. The names come from XNNPACK's declarations,
+// not from a table of which CPU gets which kernel.
+#define XNNKLEIDI_HAS_QD8_UKERNEL_NAMES 1
+#if defined(__ELF__)
 #define XNNKLEIDI_PRAGMA(text) _Pragma(#text)
 #define XNNKLEIDI_QD8_GEMM_UKERNEL(name) XNNKLEIDI_PRAGMA(weak name)
 #include "qd8-gemm-ukernels.inc"
 #undef XNNKLEIDI_QD8_GEMM_UKERNEL
+#endif
 
 static const struct {
   const void* address;
@@ -493,21 +498,21 @@ static const struct {
 #include "qd8-gemm-ukernels.inc"
 #undef XNNKLEIDI_QD8_GEMM_UKERNEL
 };
-#endif  // defined(__ELF__)
+#endif  // defined(__ELF__) || defined(_WIN32)
 
 const char* xnnkleidi_qd8_kernel_name(enum xnn_datatype weight_datatype, size_t batch_size) {
   const void* address = xnnkleidi_qd8_ukernel_address(weight_datatype, batch_size);
   if (address == NULL) {
     return NULL;
   }
-#if defined(__ELF__)
+#if defined(XNNKLEIDI_HAS_QD8_UKERNEL_NAMES)
   for (size_t i = 0; i < sizeof qd8_gemm_ukernels / sizeof qd8_gemm_ukernels[0]; i++) {
     if (qd8_gemm_ukernels[i].address == address) {
       return qd8_gemm_ukernels[i].name;
     }
   }
 #endif
-  // A kernel the list does not know (or a PE build, where unlinked weak references are not
-  // resolved to NULL): no name rather than a guess.
+  // A kernel the list does not know (or an object format other than ELF and PE): no name
+  // rather than a guess.
   return NULL;
 }

@@ -425,6 +425,16 @@ int main(int argc, char** argv) {
     // XNNPACK skips an empty batch before it picks a kernel.
     CHECK(xnnkleidi_qp8_ukernel_address(scheme_datatypes[scheme], 0) == NULL, "%s: M=0 has no microkernel",
           scheme_names[scheme]);
+    // The QD8 kernel has a name on every CPU and object format, and it names the scheme's own kernel family:
+    // "xnn_qd8_f32_<scheme>_gemm_minmax_ukernel_...".
+    for (size_t b = 0; b < sizeof kernel_batches / sizeof kernel_batches[0]; b++) {
+      const size_t m = kernel_batches[b];
+      const char* qd8 = xnnkleidi_qd8_kernel_name(scheme_datatypes[scheme], m);
+      char prefix[64];
+      snprintf(prefix, sizeof prefix, "xnn_qd8_f32_%s_gemm_minmax_ukernel_", scheme_names[scheme]);
+      CHECK(qd8 != NULL && strncmp(qd8, prefix, strlen(prefix)) == 0, "%s M=%zu on %s: QD8 kernel %s, expected %s...",
+            scheme_names[scheme], m, cpu_model, qd8 ? qd8 : "(none)", prefix);
+    }
 
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
       struct layer layer;

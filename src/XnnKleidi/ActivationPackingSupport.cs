@@ -56,7 +56,7 @@ public static unsafe class ActivationPackingSupport
     /// <paramref name="batch"/> rows on this CPU, as XNNPACK names it (for example
     /// <c>xnn_qd8_f32_qc8w_gemm_minmax_ukernel_4x16c8__avx512vnni</c>): read from the function pointer XNNPACK's QD8
     /// configuration selects, never from a table of which CPU gets what. Null for <see cref="WeightScheme.F32"/>, and
-    /// when the library cannot name the kernel (a Windows build, whose linker does not resolve the names it checks against).
+    /// when the library cannot name the kernel (one its list of XNNPACK's declared kernels does not hold).
     /// </summary>
     public static string? GetQd8KernelName(WeightScheme scheme, int batch)
     {
