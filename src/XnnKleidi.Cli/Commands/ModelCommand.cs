@@ -339,6 +339,8 @@ internal static class ModelCommand
 
         int exitCode = 0, passed = 0, failed = 0;
         int promptTokens = request.PromptTokens ?? LanguageModel.DefaultPromptTokens;
+        // The phases of one scheme share the model: its weights are made once and only the M of each layer changes.
+        (ModelWeights Weights, IReadOnlyList<string> Conversions)? previousWeights = null;
         foreach (Workload workload in workloads)
         {
             var options = new ModelRunOptions
@@ -362,7 +364,7 @@ internal static class ModelCommand
                 Seed = request.Seed,
                 MemoryBudgetBytes = request.MemoryBudgetMebibytes * 1024L * 1024L,
             };
-            ModelReport report = RunOne(request, options, workload, file,
+            ModelReport report = RunOne(request, options, workload, file, ref previousWeights,
                 [.. request.Outputs.Select(o => (PathFor(o.Path, workload)!, o.Format))], PathFor(request.PlotPath, workload));
             passed += report.ChecksPassed;
             failed += report.ChecksFailed;
@@ -380,6 +382,7 @@ internal static class ModelCommand
     }
 
     private static ModelReport RunOne(Request request, ModelRunOptions options, Workload workload, ModelFile? file,
+        ref (ModelWeights Weights, IReadOnlyList<string> Conversions)? previousWeights,
         IReadOnlyList<(string Path, string Format)> outputs, string? plotPath)
     {
         IReadOnlyList<ModelLayer> layers = workload.Layers;
@@ -392,8 +395,14 @@ internal static class ModelCommand
 
         ModelWeights weights;
         IReadOnlyList<string> conversions = [];
-        if (file != null && workload.FileLayers != null)
+        if (previousWeights is { } previous && previous.Weights.Scheme == options.Scheme && previous.Weights.WithLayers(layers) is { } shared)
         {
+            (weights, conversions) = (shared, previous.Conversions);
+        }
+        else if (file != null && workload.FileLayers != null)
+        {
+            // Another scheme's weights are not needed any more: let them go before the new ones are made.
+            previousWeights = null;
             try
             {
                 (weights, conversions) = ModelWeights.FromFile(file, workload.FileLayers, layers, options.Scheme, options.BlockSize, options.Seed);
@@ -405,9 +414,11 @@ internal static class ModelCommand
         }
         else
         {
+            previousWeights = null;
             weights = ModelWeights.Generate(options.Model, layers, options.Scheme, options.BlockSize, options.Seed);
         }
 
+        previousWeights = (weights, conversions);
         // Generating or converting the weights leaves about their size again in garbage on the large-object heap (the
         // chunks, the copies the LinearWeights factories take), which the collector would otherwise keep resident for
         // the whole run beside every packed copy.

@@ -39,6 +39,18 @@ internal sealed class ModelWeights
 
     public long WeightBytes => Layers.Sum(layer => layer.WeightBytes(Scheme, BlockSize));
 
+    /// <summary>
+    /// The same weights for <paramref name="layers"/>, the same layers at another M (a prefill and a decode of one
+    /// model); null when any layer differs in name, K or N.
+    /// </summary>
+    public ModelWeights? WithLayers(IReadOnlyList<ModelLayer> layers)
+    {
+        ArgumentNullException.ThrowIfNull(layers);
+        bool same = layers.Count == Layers.Count
+            && layers.Zip(Layers).All(pair => pair.First.Name == pair.Second.Name && pair.First.K == pair.Second.K && pair.First.N == pair.Second.N);
+        return same ? new ModelWeights(Model, layers, Scheme, BlockSize, Seed, Weights, Biases) : null;
+    }
+
     /// <summary>Why <paramref name="scheme"/> cannot hold every layer of <paramref name="layers"/>, or null.</summary>
     public static string? Unsupported(IReadOnlyList<ModelLayer> layers, WeightScheme scheme, int blockSize)
     {
