@@ -53,7 +53,7 @@ var platforms = new[]
     new NativePlatform("linux-x64", "cmake/x86_64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: true, Packed: true),
     new NativePlatform("linux-arm64", "cmake/aarch64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: true, Packed: true),
     // MinGW-w64 (Debian's gcc 12) and Wine 8: every x86-64 kernel runs there, KleidiAI is Arm-only.
-    new NativePlatform("win-x64", "cmake/x86_64-w64-mingw32.toolchain.cmake", "xnnkleidi.dll", ".exe", Runner.Wine, XnnpackKernelTests: false, Packed: false),
+    new NativePlatform("win-x64", "cmake/x86_64-w64-mingw32.toolchain.cmake", "libxnnkleidi.dll", ".exe", Runner.Wine, XnnpackKernelTests: false, Packed: false),
     // musl 1.2.3 (Alpine and other musl distributions): Debian's musl-tools natively, bookworm's musl for arm64 under
     // QEMU with that root. No .NET runtime runs on musl here, so only the C tests run and the package does not carry them.
     new NativePlatform("linux-musl-x64", "cmake/x86_64-linux-musl.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: false, Packed: false),
@@ -172,7 +172,7 @@ Task("Sources")
 });
 
 Task("Native")
-    .Description("Builds the library per RID (libxnnkleidi.so, xnnkleidi.dll) into artifacts/native/<rid>/ and checks it.")
+    .Description("Builds the library per RID (libxnnkleidi.so, libxnnkleidi.dll) into artifacts/native/<rid>/ and checks it.")
     .IsDependentOn("Sources")
     .Does(() =>
 {
