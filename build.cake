@@ -47,20 +47,33 @@ sealed record NativePlatform(
     // XNNPACK's own kernel tests are built and run for this RID (TestXnnpackKernels).
     bool XnnpackKernelTests,
     // The NuGet package carries this RID's library (Pack).
-    bool Packed);
+    bool Packed,
+    // The .NET tool (XnnKleidi.Cli) carries this RID's library, and the C harness where it is built (Pack). Not on
+    // musl: ONNX Runtime, which `bench --compare ort` runs, has no musl build, and no .NET runs on musl here.
+    bool InTool);
 var platforms = new[]
 {
-    new NativePlatform("linux-x64", "cmake/x86_64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: true, Packed: true),
-    new NativePlatform("linux-arm64", "cmake/aarch64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: true, Packed: true),
+    new NativePlatform("linux-x64", "cmake/x86_64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: true, Packed: true, InTool: true),
+    new NativePlatform("linux-arm64", "cmake/aarch64-linux-gnu.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: true, Packed: true, InTool: true),
     // MinGW-w64 (Debian's gcc 12) and Wine 8: every x86-64 kernel runs there, KleidiAI is Arm-only.
-    new NativePlatform("win-x64", "cmake/x86_64-w64-mingw32.toolchain.cmake", "xnnkleidi.dll", ".exe", Runner.Wine, XnnpackKernelTests: true, Packed: false),
+    new NativePlatform("win-x64", "cmake/x86_64-w64-mingw32.toolchain.cmake", "libxnnkleidi.dll", ".exe", Runner.Wine, XnnpackKernelTests: true, Packed: true, InTool: true),
     // musl 1.2.3 (Alpine and other musl distributions): Debian's musl-tools natively, bookworm's musl for arm64 under
-    // QEMU with that root. No .NET runtime runs on musl here, so only the C tests run and the package does not carry them.
-    new NativePlatform("linux-musl-x64", "cmake/x86_64-linux-musl.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: false, Packed: false),
-    new NativePlatform("linux-musl-arm64", "cmake/aarch64-linux-musl.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: false, Packed: false),
+    // QEMU with that root. No .NET runtime runs on musl here: their C smoke tests and artifact checks (TestNative) and
+    // the package's own checks of these files (Pack) are what stands behind them.
+    new NativePlatform("linux-musl-x64", "cmake/x86_64-linux-musl.toolchain.cmake", "libxnnkleidi.so", "", Runner.Native, XnnpackKernelTests: false, Packed: true, InTool: false),
+    new NativePlatform("linux-musl-arm64", "cmake/aarch64-linux-musl.toolchain.cmake", "libxnnkleidi.so", "", Runner.Qemu, XnnpackKernelTests: false, Packed: true, InTool: false),
 };
 var allRids = platforms.Select(platform => platform.Rid).ToArray();
 var packedRids = platforms.Where(platform => platform.Packed).Select(platform => platform.Rid).ToArray();
+// The package's native libraries as "rid/file" under artifacts/native/, what the library's project packs.
+var packedLibraries = platforms.Where(platform => platform.Packed).Select(platform => $"{platform.Rid}/{platform.LibraryFile}").ToArray();
+// The tool's native files, the same way: the library, and the C harness of `bench --compare native,peak`, which is not
+// built for Windows (its peak probe reads the CPU through Linux system calls).
+var toolNativeFiles = platforms.Where(platform => platform.InTool)
+    .SelectMany(platform => platform.Rid.StartsWith("win-")
+        ? new[] { $"{platform.Rid}/{platform.LibraryFile}" }
+        : new[] { $"{platform.Rid}/{platform.LibraryFile}", $"{platform.Rid}/xnnkleidi-bench{platform.ExecutableSuffix}" })
+    .ToArray();
 NativePlatform[] SelectedPlatforms()
 {
     if (ridArgument == "all") return platforms;
@@ -172,7 +185,7 @@ Task("Sources")
 });
 
 Task("Native")
-    .Description("Builds the library per RID (libxnnkleidi.so, xnnkleidi.dll) into artifacts/native/<rid>/ and checks it.")
+    .Description("Builds the library per RID (libxnnkleidi.so, libxnnkleidi.dll) into artifacts/native/<rid>/ and checks it.")
     .IsDependentOn("Sources")
     .Does(() =>
 {
@@ -398,7 +411,7 @@ FilePath PackedPackage()
 }
 
 Task("Pack")
-    .Description("Packs artifacts/packages/XnnKleidi.<version>.nupkg (+ .snupkg) with both RIDs' native libraries, and validates it.")
+    .Description("Packs artifacts/packages/XnnKleidi.<version>.nupkg (+ .snupkg) with the native library of every RID marked Packed, and validates it.")
     .IsDependentOn("Native")
     .Does(() =>
 {
@@ -409,13 +422,16 @@ Task("Pack")
     Run("bash", $"cmake/third-party-notices.sh \"{sourcesCacheFile}\" \"{noticesFile}\"");
     if (DirectoryExists(packagesDir))
         DeleteDirectory(packagesDir, new DeleteDirectorySettings { Recursive = true, Force = true });
-    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
-    Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\" \"{QemuAarch64()}\"");
+    // MSBuild splits -p values at ';' and ','; an escaped ';' reaches the project whole, which unescapes it.
+    var packProperties = $"-p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\" " +
+                         $"-p:XnnKleidiPackedLibraries=\"{string.Join("%3B", packedLibraries)}\"";
+    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} -o \"{packagesDir}\" {packProperties}");
+    Run("bash", $"tests/PackageValidation/validate-package.sh \"{PackedPackage()}\" \"{QemuAarch64()}\" {maxGlibc} {string.Join(" ", packedLibraries)}");
 
     // Determinism: rebuild from scratch and pack again; only NuGet's timestamps may differ.
     var repackDir = artifactsDir.Combine("packages-rebuild");
     Run("dotnet", $"build src/XnnKleidi/XnnKleidi.csproj -c {configuration} --no-incremental -p:XnnKleidiPack=true");
-    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} --no-build -o \"{repackDir}\" -p:XnnKleidiPack=true -p:XnnKleidiNoticesFile=\"{noticesFile}\"");
+    Run("dotnet", $"pack src/XnnKleidi/XnnKleidi.csproj -c {configuration} --no-build -o \"{repackDir}\" {packProperties}");
     Run("bash", $"tests/PackageValidation/compare-packages.sh \"{PackedPackage()}\" \"{repackDir.CombineWithFilePath(PackedPackage().GetFilename())}\"");
     DeleteDirectory(repackDir, new DeleteDirectorySettings { Recursive = true, Force = true });
 
@@ -426,14 +442,15 @@ Task("Pack")
     // folder from artifacts/packages and run, so the tool is proved to load them.
     Run("dotnet", $"pack src/XnnKleidi.Cli/XnnKleidi.Cli.csproj -c {configuration} -o \"{packagesDir}\" -p:XnnKleidiPackTool=true");
     var toolPackage = GetFiles($"{packagesDir}/XnnKleidi.Cli.*.nupkg").Single(file => !file.FullPath.EndsWith(".snupkg"));
-    Run("bash", $"tests/PackageValidation/validate-tool-package.sh \"{toolPackage}\" {string.Join(" ", packedRids)}");
+    Run("bash", $"tests/PackageValidation/validate-tool-package.sh \"{toolPackage}\" {string.Join(" ", toolNativeFiles)}");
 });
 
 // The consumer test: a console app that references only the package, built outside the
 // work tree into a throw-away NuGet folder, run on x64, on arm64 under QEMU (max must pack,
-// cortex-a72 must not, with its reason), and both again on bullseye's glibc 2.31.
+// cortex-a72 must not, with its reason), both again on bullseye's glibc 2.31, and on win-x64
+// under Wine. The musl libraries are not run from .NET: no .NET runtime runs on musl here.
 Task("TestPackage")
-    .Description("Builds tests/PackageConsumer against the packed package only and runs it per RID, CPU model and glibc.")
+    .Description("Builds tests/PackageConsumer against the packed package only and runs it per RID, CPU model and glibc, and win-x64 under Wine; the tool package's CLI on win-x64 under Wine (info, bench --check, --compare ort, and --compare native,peak refused).")
     .IsDependentOn("Pack")
     .Does(() =>
 {
@@ -478,7 +495,128 @@ Task("TestPackage")
     foreach (var cpu in new[] { "max", "cortex-a72" })
         RunTestExecutable($"package-consumer linux-arm64/{cpu} on glibc 2.31", QemuAarch64(),
             $"-L \"{arm64Root}\" -cpu {cpu} \"{arm64App}\"", EmulatedDotnetEnvironment(cpu));
+
+    // Windows x64 under Wine, on the package's library: published self-contained, because Wine has no dotnet.exe.
+    var winOut = work.Combine("win-x64");
+    Run("dotnet", $"publish \"{consumer}\" -c {configuration} -r win-x64 --self-contained -o \"{winOut}\" {restoreProperties}", work);
+    RunTestExecutable("package-consumer win-x64/x64 under Wine", "bash",
+        $"cmake/run-under-wine.sh \"{winOut.CombineWithFilePath("PackageConsumer.exe")}\"", WineDotnetEnvironment());
+
+    TestCliOnWindows();
 });
+
+// .NET under Wine: no W^X double mapping, with which a run of the managed suite there once stopped inside the runtime
+// (docs/platforms.md).
+Dictionary<string, string> WineDotnetEnvironment() => new()
+{
+    ["XNNKLEIDI_EXPECTED_CPU"] = "x64",
+    ["DOTNET_EnableWriteXorExecute"] = "0",
+};
+
+// Runs a Windows program under Wine and returns its exit code and what it wrote to either stream.
+(int ExitCode, List<string> Output) RunUnderWine(FilePath program, string arguments, IDictionary<string, string> environment)
+{
+    Information($"> [Wine] {program} {arguments}");
+    var settings = new ProcessSettings
+    {
+        Arguments = $"cmake/run-under-wine.sh \"{program}\" {arguments}",
+        WorkingDirectory = repoRoot,
+        EnvironmentVariables = environment,
+        RedirectStandardOutput = true,
+        RedirectStandardError = true,
+    };
+    var exitCode = StartProcess("bash", settings, out var standardOutput, out var standardError);
+    // Windows programs end their lines with CR LF.
+    var output = standardOutput.Concat(standardError).Where(line => line != null).Select(line => line.TrimEnd('\r')).ToList();
+    output.ForEach(line => Console.WriteLine(line));
+    return (exitCode, output);
+}
+
+// `xnnkleidi info --json` under Wine must name the RID and report no load error.
+void CheckInfoUnderWine(string label, FilePath cli, IDictionary<string, string> environment, string rid)
+{
+    var (exitCode, output) = RunUnderWine(cli, "info --json", environment);
+    // The JSON object is the lines from "{" to the "}" that closes it, the only one at the start of a line.
+    var json = System.Text.Json.Nodes.JsonNode.Parse(string.Join("\n",
+        output.SkipWhile(line => line != "{").TakeWhile(line => line != "}").Append("}")));
+    if (exitCode != 0 || (string?)json?["rid"] != rid || json?["error"] != null)
+        throw new CakeException($"{label}: failed (exit code {exitCode}, rid {json?["rid"]}, error {json?["error"]})");
+    Console.WriteLine($"{label}: passed ({json?["buildInfo"]})");
+}
+
+// The CLI on Windows, under Wine. The tool package carries win-x64's library, ONNX Runtime and SkiaSharp; on Windows
+// `dotnet tool install` lays out its tools/<tfm>/any/ folder and writes a shim, the .NET app host, that starts the
+// assembly beside it on the installed .NET. Wine has no dotnet.exe here, so the build lays out the same: the tool's
+// own files, the app host of the same project published self-contained for win-x64, and a .NET install made from the
+// runtime pack that publish restored, named by DOTNET_ROOT. On those it runs info, a small bench --check, a small
+// bench --compare ort, and bench --compare native,peak, which must be refused. The self-contained folder, the CLI for
+// a Windows machine without the .NET SDK, runs info too, with the tool's library byte for byte.
+void TestCliOnWindows()
+{
+    const string rid = "win-x64";
+    var libraryFile = platforms.Single(platform => platform.Rid == rid).LibraryFile;
+    var toolPackage = GetFiles($"{packagesDir}/XnnKleidi.Cli.*.nupkg").Single(file => !file.FullPath.EndsWith(".snupkg"));
+    var windowsDir = artifactsDir.Combine($"test/{rid}");
+    var published = windowsDir.Combine("xnnkleidi-self-contained");
+    var tool = windowsDir.Combine("xnnkleidi-tool");
+    var dotnetRoot = windowsDir.Combine("dotnet");
+    foreach (var dir in new[] { published, tool, dotnetRoot })
+        if (DirectoryExists(dir))
+            DeleteDirectory(dir, new DeleteDirectorySettings { Recursive = true, Force = true });
+    Run("dotnet", $"publish {cliProject} -c {configuration} -r {rid} --self-contained -p:XnnKleidiShippedCli=true -o \"{published}\"");
+
+    System.IO.Compression.ZipFile.ExtractToDirectory(toolPackage.FullPath, tool.FullPath);
+    var toolApp = GetDirectories($"{tool}/tools/*/any").Single();
+    foreach (var name in new[] { libraryFile, "onnxruntime.dll", "libSkiaSharp.dll" })
+    {
+        if (!FileExists(toolApp.CombineWithFilePath($"runtimes/{rid}/native/{name}")))
+            throw new CakeException($"{toolPackage.GetFilename()} lacks runtimes/{rid}/native/{name}, which the tool needs on Windows");
+    }
+    var toolLibrary = toolApp.CombineWithFilePath($"runtimes/{rid}/native/{libraryFile}");
+    var publishedLibrary = published.CombineWithFilePath($"runtimes/{rid}/native/{libraryFile}");
+    if (!System.IO.File.ReadAllBytes(toolLibrary.FullPath).SequenceEqual(System.IO.File.ReadAllBytes(publishedLibrary.FullPath)))
+        throw new CakeException($"{publishedLibrary} differs from the tool package's runtimes/{rid}/native/{libraryFile}");
+    Console.WriteLine($"xnnkleidi {rid}: the tool package carries {libraryFile} (the self-contained CLI's, byte for byte), onnxruntime.dll and libSkiaSharp.dll");
+
+    // The app host finds the runtime itself when no hostfxr.dll stands beside it, as in the tool's folder.
+    CopyFile(published.CombineWithFilePath("xnnkleidi.exe"), toolApp.CombineWithFilePath("xnnkleidi.exe"));
+    // The .NET install: host/fxr/<version>/hostfxr.dll and shared/Microsoft.NETCore.App/<version>/, from the runtime
+    // pack of the version the self-contained publish names (the SDK picks it).
+    var runtimeConfig = System.Text.Json.Nodes.JsonNode.Parse(System.IO.File.ReadAllText(published.CombineWithFilePath("XnnKleidi.Cli.runtimeconfig.json").FullPath));
+    var runtimeVersion = (string?)runtimeConfig?["runtimeOptions"]?["includedFrameworks"]?[0]?["version"]
+        ?? throw new CakeException($"{published}/XnnKleidi.Cli.runtimeconfig.json names no included framework version");
+    var nugetRoot = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+        ?? System.IO.Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+    var runtimePack = new DirectoryPath(System.IO.Path.Combine(nugetRoot, $"microsoft.netcore.app.runtime.{rid}", runtimeVersion, "runtimes", rid));
+    var fxr = dotnetRoot.Combine($"host/fxr/{runtimeVersion}");
+    var framework = dotnetRoot.Combine($"shared/Microsoft.NETCore.App/{runtimeVersion}");
+    EnsureDirectoryExists(fxr);
+    EnsureDirectoryExists(framework);
+    CopyFiles(GetFiles($"{runtimePack}/lib/*/*"), framework);
+    CopyFiles(GetFiles($"{runtimePack}/native/*").Where(file => file.GetFilename().FullPath != "hostfxr.dll"), framework);
+    CopyFile(runtimePack.CombineWithFilePath("native/hostfxr.dll"), fxr.CombineWithFilePath("hostfxr.dll"));
+    var toolEnvironment = WineDotnetEnvironment();
+    // Wine shows the Unix root as drive Z:.
+    toolEnvironment["DOTNET_ROOT"] = "Z:" + dotnetRoot.FullPath.Replace('/', '\\');
+
+    var cli = toolApp.CombineWithFilePath("xnnkleidi.exe");
+    CheckInfoUnderWine($"xnnkleidi info {rid}/x64 under Wine (tool)", cli, toolEnvironment, rid);
+    RunTestExecutable($"xnnkleidi bench --check {rid}/x64 under Wine (tool)", "bash",
+        $"cmake/run-under-wine.sh \"{cli}\" bench --shape 5x64x24 --shape 16x256x256 --scheme qc8w,qc4w,qb4w,f32 " +
+        "--packing off,on,auto --threads 1,2 --check --quiet", toolEnvironment);
+
+    var (ortExit, ort) = RunUnderWine(cli, "bench --shape 16x256x256 --compare ort --iterations 20 --quiet", toolEnvironment);
+    if (ortExit != 0 || !ort.Any(line => line.Contains(" 0 could not run", StringComparison.Ordinal)))
+        throw new CakeException($"xnnkleidi bench --compare ort {rid}/x64 under Wine (tool): failed (exit code {ortExit}; ONNX Runtime did not run every case)");
+    Console.WriteLine($"xnnkleidi bench --compare ort {rid}/x64 under Wine (tool): passed");
+
+    var (refusedExit, refused) = RunUnderWine(cli, "bench --shape 16x256x256 --compare native,peak --iterations 20 --quiet", toolEnvironment);
+    if (refusedExit != 2 || !refused.Any(line => line.Contains("--compare native,peak is not available on Windows", StringComparison.Ordinal)))
+        throw new CakeException($"xnnkleidi bench --compare native,peak {rid}/x64 under Wine (tool): not refused as it must be (exit code {refusedExit})");
+    Console.WriteLine($"xnnkleidi bench --compare native,peak {rid}/x64 under Wine (tool): refused, as it must be (exit code 2)");
+
+    CheckInfoUnderWine($"xnnkleidi info {rid}/x64 under Wine (self-contained)", published.CombineWithFilePath("xnnkleidi.exe"), WineDotnetEnvironment(), rid);
+}
 
 Task("TestManagedAgainstPackage")
     .Description("The NUnit suite once more, referencing the packed package instead of the project (x64).")

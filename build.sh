@@ -21,7 +21,7 @@ required_packages=(
   "binutils-aarch64-linux-gnu:aarch64-linux-gnu-ld"
   "libc6-dev-arm64-cross:/usr/aarch64-linux-gnu/include/stdio.h"
   "clang-14:clang-14"
-  # win-x64: MinGW-w64 (the posix flavour, with winpthreads) builds xnnkleidi.dll; Wine runs its tests.
+  # win-x64: MinGW-w64 (the posix flavour, with winpthreads) builds libxnnkleidi.dll; Wine runs its tests.
   "gcc-mingw-w64-x86-64-posix:x86_64-w64-mingw32-gcc-posix"
   "g++-mingw-w64-x86-64-posix:x86_64-w64-mingw32-g++-posix"
   "binutils-mingw-w64-x86-64:x86_64-w64-mingw32-objdump"

@@ -1,7 +1,7 @@
 # Cross-compiles for win-x64 with Debian's MinGW-w64 toolchain (gcc-mingw-w64-x86-64-posix,
 # g++-mingw-w64-x86-64-posix; build.sh installs them). The posix flavour carries winpthreads,
 # which cpuinfo and pthreadpool use; native/CMakeLists.txt links it, libgcc and libstdc++
-# statically, so that xnnkleidi.dll imports nothing but Windows system DLLs.
+# statically, so that libxnnkleidi.dll imports nothing but Windows system DLLs.
 #
 # Test programs run under Wine through cmake/run-under-wine.sh, which keeps its prefix in the
 # cache folder (never in the work tree) and ends the wineserver it started.

@@ -15,6 +15,13 @@ public static unsafe class XnnKleidiLibrary
 {
     private const string FeaturePrefix = "xnnkleidi_cpu_feature_";
 
+    /// <summary>
+    /// The runtime identifier whose native library this process looks for, in runtimes/&lt;rid&gt;/native/: linux-x64,
+    /// linux-arm64, linux-musl-x64, linux-musl-arm64 or win-x64. On Linux it tells musl from glibc, whose libraries do
+    /// not load into each other's processes. Read without loading the library.
+    /// </summary>
+    public static string RuntimeIdentifier => NativeLibraryLoader.RuntimeIdentifier;
+
     /// <summary>The ABI version these bindings were generated for (XNNKLEIDI_ABI_VERSION of xnnkleidi.h).</summary>
     public static uint ExpectedAbiVersion => NativeMethods.XNNKLEIDI_ABI_VERSION;
 

@@ -1,6 +1,6 @@
-// Consumer test of the XnnKleidi package: a qc4w Linear with ForceActivationPacking, its
-// output checked against a float64 reference of the dequantized weights, and the kernel
-// that ran checked against what the CPU model (XNNKLEIDI_EXPECTED_CPU) must give.
+// Consumer test of the XnnKleidi package: a qc4w Linear with ForceActivationPacking, whose
+// kernel is checked against what the CPU model (XNNKLEIDI_EXPECTED_CPU) must give, and a qc8w
+// Linear; each output checked against a float64 reference of the dequantized weights.
 using XnnKleidi;
 
 string cpu = Environment.GetEnvironmentVariable("XNNKLEIDI_EXPECTED_CPU") ?? "x64";
@@ -52,26 +52,51 @@ if (!expectPacked)
 
 // The activations are quantized per row to int8 with step (max - min) / 255 over a range that includes 0; each is
 // off by at most one step, so an output is off by at most step * sum|w|, plus fp32 accumulation error.
-for (int m = 0; m < M; m++)
+void CheckAgainstReference(string scheme, double[] weights, float[] actualOutput)
 {
-    double lo = 0, hi = 0;
-    for (int k = 0; k < K; k++) { lo = Math.Min(lo, input[(m * K) + k]); hi = Math.Max(hi, input[(m * K) + k]); }
-    double step = (hi - lo) / 255;
-    for (int n = 0; n < N; n++)
+    for (int m = 0; m < M; m++)
     {
-        double expected = 0, sumAbsW = 0, sumAbsXw = 0;
-        for (int k = 0; k < K; k++)
+        double lo = 0, hi = 0;
+        for (int k = 0; k < K; k++) { lo = Math.Min(lo, input[(m * K) + k]); hi = Math.Max(hi, input[(m * K) + k]); }
+        double step = (hi - lo) / 255;
+        for (int n = 0; n < N; n++)
         {
-            double w = dequantized[(n * K) + k], x = input[(m * K) + k];
-            expected += x * w;
-            sumAbsW += Math.Abs(w);
-            sumAbsXw += Math.Abs(x * w);
+            double expected = 0, sumAbsW = 0, sumAbsXw = 0;
+            for (int k = 0; k < K; k++)
+            {
+                double w = weights[(n * K) + k], x = input[(m * K) + k];
+                expected += x * w;
+                sumAbsW += Math.Abs(w);
+                sumAbsXw += Math.Abs(x * w);
+            }
+            double tolerance = (step * sumAbsW) + (1e-5 * sumAbsXw) + 1e-6;
+            double actual = actualOutput[(m * N) + n];
+            Check(Math.Abs(actual - expected) <= tolerance, $"{scheme} output[{m}][{n}] = {actual}, reference {expected} ± {tolerance}");
         }
-        double tolerance = (step * sumAbsW) + (1e-5 * sumAbsXw) + 1e-6;
-        double actual = output[(m * N) + n];
-        Check(Math.Abs(actual - expected) <= tolerance, $"output[{m}][{n}] = {actual}, reference {expected} ± {tolerance}");
     }
 }
+CheckAgainstReference("qc4w", dequantized, output);
+
+// Already-quantized int8 weights in [-127, 127] (the library refuses -128), one scale per output channel.
+sbyte[] int8Weights = new sbyte[N * K];
+float[] int8Scales = new float[N];
+double[] int8Dequantized = new double[N * K];
+for (int n = 0; n < N; n++)
+{
+    int8Scales[n] = 0.001f + (0.004f * random.NextSingle());
+    for (int k = 0; k < K; k++)
+    {
+        int8Weights[(n * K) + k] = (sbyte)random.Next(-127, 128);
+        int8Dequantized[(n * K) + k] = int8Weights[(n * K) + k] * (double)int8Scales[n];
+    }
+}
+float[] int8Output = new float[M * N];
+using (Linear qc8w = Linear.Create(K, N, LinearWeights.FromQc8w(int8Weights, int8Scales, N, K)))
+{
+    qc8w.Run(input, int8Output, batch: M);
+    Check(qc8w.OperatorNames.Any(name => name.Contains("QC8W", StringComparison.Ordinal)), $"a qc8w GEMM ran: {string.Join(" -> ", qc8w.OperatorNames)}");
+}
+CheckAgainstReference("qc8w", int8Dequantized, int8Output);
 
 string rid = System.Runtime.InteropServices.RuntimeInformation.RuntimeIdentifier;
 Console.WriteLine($"package-consumer/{rid}/{cpu}: {passed} passed, {failed} failed");

@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Checks the packed `xnnkleidi` .NET tool the way a user will meet it, and fails on the first class
 # of problem found:
-#   * for every RID given, the tool carries libxnnkleidi.so and the C harness xnnkleidi-bench;
-#   * it carries no other platform's native files (ONNX Runtime and SkiaSharp bring them for every
-#     platform);
+#   * it carries every native file given (the library per RID, and the C harness xnnkleidi-bench
+#     where it is built), each under runtimes/<rid>/native/;
+#   * it carries no native files of any other platform (ONNX Runtime and SkiaSharp bring them for
+#     every platform);
 #   * installed with `dotnet tool install --tool-path` into a throw-away folder, `xnnkleidi info`
 #     runs, and a small `bench --compare native,peak` finds and starts its C harness (NuGet does not
 #     keep the execute bit, so the tool must restore it).
 #
-# Usage: validate-tool-package.sh TOOL.nupkg RID...
+# Usage: validate-tool-package.sh TOOL.nupkg RID/FILE...
+#   RID/FILE: each native file the tool must carry, e.g. linux-x64/xnnkleidi-bench or win-x64/libxnnkleidi.dll.
 set -euo pipefail
-package="${1:?usage: validate-tool-package.sh TOOL.nupkg RID...}"
+package="${1:?usage: validate-tool-package.sh TOOL.nupkg RID/FILE...}"
 shift
-(( $# > 0 )) || { echo "usage: validate-tool-package.sh TOOL.nupkg RID..." >&2; exit 2; }
-rids=("$@")
+(( $# > 0 )) || { echo "usage: validate-tool-package.sh TOOL.nupkg RID/FILE..." >&2; exit 2; }
+files=("$@")
+mapfile -t rids < <(printf '%s\n' "${files[@]%%/*}" | sort -u)
 [[ -f "$package" ]] || { echo "FAIL: $package does not exist"; exit 1; }
 package_name="$(basename "$package")"
 
@@ -21,11 +24,10 @@ failed=0
 fail() { echo "FAIL: $*"; failed=1; }
 
 entries="$(unzip -Z1 "$package")"
-for rid in "${rids[@]}"; do
-  for file in libxnnkleidi.so xnnkleidi-bench; do
-    grep -qE "^tools/net[0-9.]+/any/runtimes/${rid}/native/${file//./\\.}\$" <<<"$entries" \
-      || fail "$package_name lacks runtimes/$rid/native/$file"
-  done
+for file in "${files[@]}"; do
+  rid="${file%%/*}" name="${file#*/}"
+  grep -qE "^tools/net[0-9.]+/any/runtimes/${rid}/native/${name//./\\.}\$" <<<"$entries" \
+    || fail "$package_name lacks runtimes/$rid/native/$name"
 done
 allowed="$(IFS='|'; echo "${rids[*]}")"
 foreign="$(grep -oE '/runtimes/[^/]+/' <<<"$entries" | sort -u | grep -vE "^/runtimes/($allowed)/\$" || true)"

@@ -1,4 +1,5 @@
 using NUnit.Framework;
+using static XnnKleidi.Cli.Commands.BenchCommand;
 
 namespace XnnKleidi.Cli.Tests;
 
@@ -48,5 +49,24 @@ public class CommandLineTests
         Assert.That(code, Is.EqualTo(0), output.ToString());
         // 2 shapes x 4 schemes x 3 packings x 2 thread counts, each checked once.
         Assert.That(output.ToString(), Does.Match(@"linux-\w+/\S+: 48 passed, 0 failed"));
+    }
+
+    [Test]
+    public void CompareNativeAndPeak_OnWindows_AreRefusedNamingTheHarnessAndWhy()
+    {
+        string? refusal = ComparisonRefusal([CompareWith.Native, CompareWith.Ort, CompareWith.Peak], windows: true);
+        Assert.That(refusal, Is.EqualTo(
+            "bench: --compare native,peak is not available on Windows: it runs in the C harness xnnkleidi-bench, which is " +
+            "not built for Windows (its peak probe reads the CPU through Linux system calls); --compare ort runs here, " +
+            "or run the comparison on Linux"));
+    }
+
+    [TestCase(true, "ort")]
+    [TestCase(false, "native", "peak")]
+    [TestCase(false, "native", "ort", "peak")]
+    public void Compare_WithoutTheHarnessOnWindows_OrOnLinux_IsNotRefused(bool windows, params string[] comparisons)
+    {
+        CompareWith[] parsed = [.. comparisons.Select(name => Enum.Parse<CompareWith>(name, ignoreCase: true))];
+        Assert.That(ComparisonRefusal(parsed, windows), Is.Null);
     }
 }

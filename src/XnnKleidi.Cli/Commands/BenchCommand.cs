@@ -12,7 +12,8 @@ namespace XnnKleidi.Cli.Commands;
 /// <summary>`xnnkleidi bench`: the micro-benchmark.</summary>
 internal static class BenchCommand
 {
-    private enum CompareWith
+    /// <summary>What `--compare` puts beside the managed runs.</summary>
+    internal enum CompareWith
     {
         Native,
         Ort,
@@ -283,6 +284,11 @@ internal static class BenchCommand
             }
 
             List<CompareWith> comparisons = parse.GetValue(compare) ?? [];
+            if (ComparisonRefusal(comparisons, OperatingSystem.IsWindows()) is { } refusal)
+            {
+                throw new UsageException(refusal);
+            }
+
             var options = new BenchOptions
             {
                 Shapes = shapes,
@@ -314,6 +320,25 @@ internal static class BenchCommand
             return Run(options, stdoutFormat, outputs, plotPath, parse.GetValue(quiet));
         });
         return command;
+    }
+
+    /// <summary>
+    /// Why `--compare` cannot run what it names on this operating system, or null when it can. The comparisons with C
+    /// and with the peak both run in the C harness, which is not built for Windows; saying so before anything is
+    /// measured is clearer than a run whose comparison columns stay empty.
+    /// </summary>
+    internal static string? ComparisonRefusal(IReadOnlyCollection<CompareWith> comparisons, bool windows)
+    {
+        string[] needHarness = [.. comparisons.Where(c => c is CompareWith.Native or CompareWith.Peak).Distinct()
+            .Select(c => c.ToString().ToLowerInvariant())];
+        if (!windows || needHarness.Length == 0)
+        {
+            return null;
+        }
+
+        return $"bench: --compare {string.Join(",", needHarness)} is not available on Windows: it runs in the C harness " +
+               $"{NativeHarness.ExecutableName}, which is not built for Windows (its peak probe reads the CPU through Linux " +
+               "system calls); --compare ort runs here, or run the comparison on Linux";
     }
 
     /// <summary>The library's view of this CPU, or none when the library cannot load (the run then reports the load error).</summary>

@@ -5,22 +5,11 @@ namespace XnnKleidi.Cli.Platform;
 /// <summary>What the process runs on: RID, CPU name, and whether the CPU is emulated.</summary>
 internal static class HostInfo
 {
-    /// <summary>The portable RID of this process, e.g. linux-x64 or linux-arm64.</summary>
-    public static string Rid { get; } = ComputeRid();
-
-    private static string ComputeRid()
-    {
-        string os = OperatingSystem.IsLinux() ? "linux" : OperatingSystem.IsMacOS() ? "osx" : OperatingSystem.IsWindows() ? "win" : "unknown";
-        string arch = RuntimeInformation.ProcessArchitecture switch
-        {
-            Architecture.X64 => "x64",
-            Architecture.Arm64 => "arm64",
-            Architecture.X86 => "x86",
-            Architecture.Arm => "arm",
-            var other => other.ToString().ToLowerInvariant(),
-        };
-        return $"{os}-{arch}";
-    }
+    /// <summary>
+    /// The RID of this process as the library sees it (linux-x64, linux-musl-arm64, win-x64, ...): the folder its native
+    /// files are looked for in, which on Linux depends on the C library as well as the architecture.
+    /// </summary>
+    public static string Rid => XnnKleidiLibrary.RuntimeIdentifier;
 
     /// <summary>
     /// Why this process is believed to run under emulation, or null. Timings taken under

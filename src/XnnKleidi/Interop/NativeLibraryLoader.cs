@@ -68,9 +68,13 @@ internal static unsafe class NativeLibraryLoader
     internal static string RuntimeIdentifierFor(string operatingSystem, bool musl, Architecture architecture) =>
         $"{operatingSystem}{(musl ? "-musl" : "")}-{architecture.ToString().ToLowerInvariant()}";
 
-    /// <summary>The platform's file name of the library: libxnnkleidi.so on Linux, xnnkleidi.dll on Windows.</summary>
+    /// <summary>
+    /// The platform's file name of the library: libxnnkleidi.so on Linux, libxnnkleidi.dll on Windows, where the plain
+    /// xnnkleidi.dll would be the managed XnnKleidi.dll (file names ignore case there, and an app published for win-x64
+    /// holds both in one folder).
+    /// </summary>
     public static string FileName =>
-        OperatingSystem.IsWindows() ? $"{NativeMethods.LibraryName}.dll"
+        OperatingSystem.IsWindows() ? $"lib{NativeMethods.LibraryName}.dll"
         : OperatingSystem.IsMacOS() ? $"lib{NativeMethods.LibraryName}.dylib"
         : $"lib{NativeMethods.LibraryName}.so";
 

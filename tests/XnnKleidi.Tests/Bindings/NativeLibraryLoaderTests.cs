@@ -257,6 +257,14 @@ public sealed class NativeLibraryLoaderTests
         Assert.That(NativeLibraryLoader.RuntimeIdentifierFor(operatingSystem, musl, architecture), Is.EqualTo(expected));
     }
 
+    // .NET's own identifier is the portable one on the official builds the suites run on (linux-x64, linux-arm64,
+    // win-x64; linux-musl-* on Alpine), so the library's public answer, which the CLI shows and searches by, must equal it.
+    [Test]
+    public void PublicRuntimeIdentifier_IsThisProcessPortableRid()
+    {
+        Assert.That(XnnKleidiLibrary.RuntimeIdentifier, Is.EqualTo(RuntimeInformation.RuntimeIdentifier));
+    }
+
     // The PE signature and COFF file header: machine at 4, characteristics at 22.
     private static byte[] CoffHeader(ushort machine, bool dll)
     {
