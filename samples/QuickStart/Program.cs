@@ -11,6 +11,6 @@ using Linear linear = Linear.Create(K, N, weights, WeightScheme.Qc4w, options: o
 linear.Run(input, output, batch: M);
 
 Console.WriteLine(string.Join(" -> ", linear.OperatorNames));
-Console.WriteLine(linear.ActivationPackingActive
+Console.WriteLine(linear.IsActivationPackingActive
     ? $"packed (QP8), KleidiAI kernel {linear.GetKleidiAIKernelName(M)}"
     : $"not packed (QD8): {linear.PackingFallbackReason}");

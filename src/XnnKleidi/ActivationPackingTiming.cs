@@ -22,7 +22,7 @@ public sealed record ActivationPackingTiming(
     public const double MinimumRelativeDifference = 0.02;
 
     /// <summary>True when the packed median was at most the unpacked one; says nothing about noise (see <see cref="Verdict"/>).</summary>
-    public bool PackedIsFaster => PackedTime <= UnpackedTime;
+    public bool IsPackedFaster => PackedTime <= UnpackedTime;
 
     /// <summary>
     /// The median over the timed pairs of packed time / unpacked time (each pair runs both variants back to back, so a

@@ -47,10 +47,10 @@ public sealed unsafe class Linear : IDisposable
         AutoTimings = [.. plan.Choices.Select(choice => choice.Timing)];
         LinearExecutionInfo primary = GetExecutionInfo(plan.Choices.Count == 0 ? 1 : plan.Choices[0].Batch);
         OperatorNames = primary.OperatorNames;
-        ActivationPackingActive = primary.IsActivationPackingActive;
+        IsActivationPackingActive = primary.IsActivationPackingActive;
         PackingFallbackReason = primary.PackingFallbackReason;
         AutoTiming = primary.Timing;
-        ProfilingEnabled = options.EnableProfiling;
+        IsProfilingEnabled = options.EnableProfiling;
         NativeRuntimeFlags = RuntimeFactory.FlagsFor(options);
     }
 
@@ -74,7 +74,7 @@ public sealed unsafe class Linear : IDisposable
     public IReadOnlyList<string> OperatorNames { get; }
 
     /// <summary>True when the activations are packed for KleidiAI, i.e. XNNPACK runs a QP8 operator, at the batch size <see cref="OperatorNames"/> describes.</summary>
-    public bool ActivationPackingActive { get; }
+    public bool IsActivationPackingActive { get; }
 
     /// <summary>
     /// Null unless packing was requested (<see cref="ActivationPacking.On"/> or <see cref="ActivationPacking.Auto"/>)
@@ -270,7 +270,7 @@ public sealed unsafe class Linear : IDisposable
     }
 
     /// <summary>True when the layer was created with <see cref="LinearOptions.EnableProfiling"/>.</summary>
-    public bool ProfilingEnabled { get; }
+    public bool IsProfilingEnabled { get; }
 
     /// <summary>
     /// The <c>flags</c> this layer's XNNPACK runtime was created with (<c>xnn_create_runtime_v4</c>):

@@ -35,12 +35,12 @@ using Linear linear = Linear.Create(K, N, LinearWeights.FromQc4w(nibbles, scales
 linear.Run(input, output, batch: M);
 
 Console.WriteLine($"operators: {string.Join(" -> ", linear.OperatorNames)}");
-Console.WriteLine(linear.ActivationPackingActive
+Console.WriteLine(linear.IsActivationPackingActive
     ? $"activation packing: on, KleidiAI kernel {linear.GetKleidiAIKernelName(M)}"
     : $"activation packing: off ({linear.PackingFallbackReason})");
 
 bool expectPacked = cpu is "max" or "cortex-a76";
-Check(linear.ActivationPackingActive == expectPacked, $"packing active = {linear.ActivationPackingActive} on {cpu}");
+Check(linear.IsActivationPackingActive == expectPacked, $"packing active = {linear.IsActivationPackingActive} on {cpu}");
 string activation = expectPacked ? "QP8" : "QD8";
 Check(linear.OperatorNames.Contains($"Fully Connected (NC, {activation}, F32, QC4W) GEMM"), $"a {activation} qc4w GEMM ran");
 if (!expectPacked)

@@ -25,7 +25,7 @@ public sealed class KernelSelectionTests
         Assert.Multiple(() =>
         {
             Assert.That(linear.OperatorNames, Is.EqualTo(ExpectedNames("QD8", scheme)));
-            Assert.That(linear.ActivationPackingActive, Is.False);
+            Assert.That(linear.IsActivationPackingActive, Is.False);
             Assert.That(linear.PackingFallbackReason, Is.Null);
             Assert.That(linear.GetKleidiAIKernelName(1), Is.Null);
         });
@@ -40,7 +40,7 @@ public sealed class KernelSelectionTests
         Assert.Multiple(() =>
         {
             Assert.That(linear.OperatorNames, Is.EqualTo(ExpectedNames(TestEnvironment.HasQp8 ? "QP8" : "QD8", scheme)));
-            Assert.That(linear.ActivationPackingActive, Is.EqualTo(TestEnvironment.HasQp8));
+            Assert.That(linear.IsActivationPackingActive, Is.EqualTo(TestEnvironment.HasQp8));
             Assert.That(linear.PackingFallbackReason, Is.EqualTo(ExpectedReason()));
             Assert.That(ActivationPackingSupport.GetUnavailableReason(scheme), Is.EqualTo(ExpectedReason()));
         });
@@ -75,7 +75,7 @@ public sealed class KernelSelectionTests
 
         ArmKernelFamily? expected = TestEnvironment.ExpectedCpu == "x64"
             ? null
-            : ExpectedKernels.Family(ExpectedKernels.OfThisCpu, scheme, batch, linear.ActivationPackingActive);
+            : ExpectedKernels.Family(ExpectedKernels.OfThisCpu, scheme, batch, linear.IsActivationPackingActive);
         Assert.That(linear.GetKernelFamily(batch), Is.EqualTo(expected));
     }
 
@@ -89,7 +89,7 @@ public sealed class KernelSelectionTests
             // Where SME2 is, XNNPACK packs the fp32 input for KleidiAI's SME2 GEMM first (PackedFp32Tests).
             Assert.That(linear.OperatorNames, Has.Count.EqualTo(TestEnvironment.HasSme2 ? 2 : 1));
             Assert.That(linear.OperatorNames[^1], Does.StartWith("Fully Connected (NC, F32"));
-            Assert.That(linear.ActivationPackingActive, Is.False);
+            Assert.That(linear.IsActivationPackingActive, Is.False);
             Assert.That(linear.PackingFallbackReason, Does.Contain("F32 weights"));
         });
     }
@@ -117,7 +117,7 @@ public sealed class KernelSelectionTests
             packed.Run(input, packedOutput, batch);
             unpacked.Run(input, unpackedOutput, batch);
 
-            Assert.That(packed.ActivationPackingActive, Is.True, packed.ToString());
+            Assert.That(packed.IsActivationPackingActive, Is.True, packed.ToString());
             double[] tolerance = Reference.Tolerance(input, dequantized, null, batch, k, N, scheme, 32);
             TestData.AssertClose(packedOutput, Array.ConvertAll(unpackedOutput, v => (double)v), tolerance, $"QP8 against QD8, K={k} M={batch}");
         }
@@ -163,7 +163,7 @@ public sealed class KernelSelectionTests
             // One tuned batch size has no neighbour to follow: only a verdict beyond the noise chooses packing.
             bool packed = timing.Verdict == AutoTuningVerdict.PackedFaster;
             Assert.That(linear.VariantCount, Is.EqualTo(1));
-            Assert.That(linear.ActivationPackingActive, Is.EqualTo(packed));
+            Assert.That(linear.IsActivationPackingActive, Is.EqualTo(packed));
             Assert.That(linear.OperatorNames, Is.EqualTo(ExpectedNames(packed ? "QP8" : "QD8", scheme)));
             Assert.That(linear.PackingFallbackReason, packed ? Is.Null : Does.StartWith("Auto chose QD8"));
         });

@@ -53,7 +53,7 @@ public sealed class PackedNumericsTests
         using var pool = new XnnThreadPool(threads);
         using Linear packed = Linear.Create(k, n, weights, bias, options: new LinearOptions { ActivationPacking = ActivationPacking.On, ThreadPool = pool });
         using Linear unpacked = Linear.Create(k, n, weights, bias, options: new LinearOptions { ActivationPacking = ActivationPacking.Off, ThreadPool = pool });
-        Assert.That(packed.ActivationPackingActive, Is.EqualTo(TestEnvironment.HasQp8), packed.ToString());
+        Assert.That(packed.IsActivationPackingActive, Is.EqualTo(TestEnvironment.HasQp8), packed.ToString());
 
         foreach (int batch in batches)
         {

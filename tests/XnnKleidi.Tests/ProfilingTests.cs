@@ -20,7 +20,7 @@ public sealed class ProfilingTests
         using Linear linear = Linear.Create(64, 8, TestData.Uniform(8 * 64, -1f, 1f, seed: 1), WeightScheme.Qc8w);
         linear.Run(TestData.Uniform(64, -1f, 1f, seed: 2), new float[8], 1);
 
-        Assert.That(linear.ProfilingEnabled, Is.False);
+        Assert.That(linear.IsProfilingEnabled, Is.False);
         var ex = Assert.Throws<InvalidOperationException>(() => linear.GetLastRunProfile());
         Assert.That(ex!.Message, Does.Contain("EnableProfiling"));
     }
@@ -92,7 +92,7 @@ public sealed class ProfilingTests
 
         OperatorProfile profile = linear.GetLastRunProfile();
         TestContext.Out.WriteLine(Describe(profile));
-        string format = linear.ActivationPackingActive ? "QP8" : "QD8";
+        string format = linear.IsActivationPackingActive ? "QP8" : "QD8";
         Assert.That(profile.Batch, Is.EqualTo(Batch));
         Assert.That(profile.Operators.Select(op => op.Name), Is.EqualTo(linear.OperatorNames));
         Assert.That(profile.Operators, Has.Count.EqualTo(2));

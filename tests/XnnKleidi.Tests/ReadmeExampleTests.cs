@@ -71,7 +71,7 @@ public class ReadmeExampleTests
         Match packed = Regex.Match(readmeOutcome, @"^packed \(QP8\), KleidiAI kernel (\S+)$");
         Match notPacked = Regex.Match(readmeOutcome, @"^not packed \(QD8\): (.+)$");
         Assert.That(packed.Success || notPacked.Success, Is.True, $"{label}: unexpected outcome line '{readmeOutcome}'");
-        Assert.That(linear.ActivationPackingActive, Is.EqualTo(packed.Success), $"{label}: packed");
+        Assert.That(linear.IsActivationPackingActive, Is.EqualTo(packed.Success), $"{label}: packed");
         if (packed.Success)
             Assert.That(linear.GetKleidiAIKernelName(1), Is.EqualTo(packed.Groups[1].Value), $"{label}: kernel");
         else

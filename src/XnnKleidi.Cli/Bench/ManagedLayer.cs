@@ -74,7 +74,7 @@ internal sealed class ManagedLayer : IManagedLayer
 
     public string? Note => linear.AutoTiming is { } timing
         ? FormattableString.Invariant(
-            $"auto timed M={timing.Batch}: packed {timing.PackedTime.TotalMicroseconds:0.0} us, unpacked {timing.UnpackedTime.TotalMicroseconds:0.0} us -> {(timing.PackedIsFaster ? "packed" : "unpacked")}")
+            $"auto timed M={timing.Batch}: packed {timing.PackedTime.TotalMicroseconds:0.0} us, unpacked {timing.UnpackedTime.TotalMicroseconds:0.0} us -> {(timing.IsPackedFaster ? "packed" : "unpacked")}")
         : null;
 
     public void Run() => linear.Run(input, output, batch);

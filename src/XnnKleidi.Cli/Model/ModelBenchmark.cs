@@ -133,7 +133,7 @@ internal sealed class ModelBenchmark
             {
                 Index = index,
                 Layer = layer,
-                PackingActive = linear.ActivationPackingActive,
+                PackingActive = linear.IsActivationPackingActive,
                 FallbackReason = linear.PackingFallbackReason,
                 Kernel = linear.GetKleidiAIKernelName(layer.M)
                          ?? linear.OperatorNames.LastOrDefault(name => name.StartsWith("Fully Connected", StringComparison.Ordinal)),
