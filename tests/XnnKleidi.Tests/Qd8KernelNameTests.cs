@@ -16,6 +16,7 @@ namespace XnnKleidi.Tests;
 public sealed class Qd8KernelNameTests
 {
 
+    [Category(TestCategories.ElfSymbols)]
     [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsTheSymbolAtTheSelectedAddress(WeightScheme scheme, int batch)
     {
@@ -28,6 +29,7 @@ public sealed class Qd8KernelNameTests
         Assert.That(symbols, Does.Contain(name), $"the {scheme} microkernel for M = {batch} is {string.Join(" / ", symbols)}");
     }
 
+    [Category(TestCategories.ElfSymbols)]
     [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsAQd8GemmOfTheSchemesWeights(WeightScheme scheme, int batch)
     {
@@ -36,6 +38,7 @@ public sealed class Qd8KernelNameTests
         Assert.That(name, Does.StartWith($"xnn_qd8_f32_{scheme.ToString().ToLowerInvariant()}_gemm_minmax_ukernel_"));
     }
 
+    [Category(TestCategories.ElfSymbols)]
     [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.QuantizedSchemes))]
     public void OneRow_TakesTheSingleRowKernel_AndMoreRowsATallerOne(WeightScheme scheme)
     {

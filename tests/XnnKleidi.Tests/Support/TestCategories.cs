@@ -12,11 +12,24 @@ internal static class TestCategories
 
     /// <summary>
     /// Asserts the exact Unix paths the loader builds ("/repo/tests/bin/..."); Windows paths have a drive and
-    /// backslashes. A win-x64 run excludes it (--filter "TestCategory!=UnixPaths&amp;TestCategory!=LinuxLibraries"; see
-    /// docs/platforms.md).
+    /// backslashes. A win-x64 run excludes it, as it does
+    /// every category below (build.cake's windowsSuiteFilter; see docs/platforms.md).
     /// </summary>
     public const string UnixPaths = "UnixPaths";
 
     /// <summary>Reads the Linux libraries (ELF) under artifacts/native/linux-*; a Windows process loads a DLL and has none.</summary>
     public const string LinuxLibraries = "LinuxLibraries";
+
+    /// <summary>
+    /// Needs ELF symbols: the QD8 kernel's name, which the library finds by comparing XNNPACK's function pointer with
+    /// weak ELF references (a PE build cannot resolve them and reports no name, as GetQd8KernelName documents), or the
+    /// loaded library's ELF <c>.symtab</c>, the oracle for the kernel names (the Windows DLL is PE and has none).
+    /// </summary>
+    public const string ElfSymbols = "ElfSymbols";
+
+    /// <summary>
+    /// Measures the native heap through glibc's mallinfo and the resident set through /proc/self/statm; a Windows
+    /// process has neither (the Windows build's memory use is not measured).
+    /// </summary>
+    public const string GlibcHeap = "GlibcHeap";
 }
