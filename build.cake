@@ -421,8 +421,8 @@ Task("TestManaged")
             new Dictionary<string, string>
             {
                 ["XNNKLEIDI_EXPECTED_CPU"] = "x64",
-                // The runtime's W^X double mapping is off as under QEMU: with it, one run under Wine died with
-                // "Internal CLR error" in a finalizer.
+                // The runtime's W^X double mapping is off as under QEMU: with it, the run under Wine dies with
+                // "Internal CLR error" in the finalizer that frees a dynamic method (docs/platforms.md).
                 ["DOTNET_EnableWriteXorExecute"] = "0",
             });
     }
