@@ -12,8 +12,8 @@ internal static class TestCategories
 
     /// <summary>
     /// Asserts the exact Unix paths the loader builds ("/repo/tests/bin/..."); Windows paths have a drive and
-    /// backslashes. A win-x64 run excludes it, as it does
-    /// every category below (build.cake's windowsSuiteFilter; see docs/platforms.md).
+    /// backslashes. The win-x64 run under Wine excludes it, as it does every category below (build.cake's
+    /// windowsSuiteFilter; see docs/platforms.md).
     /// </summary>
     public const string UnixPaths = "UnixPaths";
 
