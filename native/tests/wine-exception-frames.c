@@ -3,10 +3,10 @@
  *
  * Wine 8's x86-64 exception dispatcher registers a frame in the thread's TEB exception list
  * (NT_TIB.ExceptionList) around every language handler it calls, and unregisters it when the handler
- * returns. .NET 10 resumes a managed catch from inside its handler, without returning and without
- * Wine's RtlRestoreContext or RtlUnwindEx, the two places where Wine drops the frames left below the
- * resumed stack pointer. So after such a catch the list starts with a frame in stack memory that is no
- * longer in use. Once that memory is reused, the thread's next exception makes Wine call whatever lies
+ * returns. .NET 10 resumes a managed catch from inside its handler without returning, and not through
+ * RtlRestoreContext or RtlUnwindEx, the two places where Wine drops the frames left below the resumed
+ * stack pointer. So after such a catch the list starts with a frame in stack memory that is no longer
+ * in use. Once that memory is reused, the thread's next exception makes Wine call whatever lies
  * there as a handler: an access violation, which is dispatched the same way, until the stack
  * overflows, and the thread never comes back. Windows does not use this list on x86-64.
  *
