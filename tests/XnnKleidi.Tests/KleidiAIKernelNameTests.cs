@@ -85,6 +85,7 @@ public sealed unsafe class KleidiAIKernelNameTests
         Assert.That(name, Does.StartWith("kai_matmul_clamp_f32_qai8dxp").And.Contains(weights));
     }
 
+    [Category(TestCategories.ElfSymbols)]
     [Test]
     public void LoadedLibrary_HoldsKleidiAIKernelsExactlyOnArm64()
     {

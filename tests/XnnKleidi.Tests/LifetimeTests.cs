@@ -27,6 +27,7 @@ public sealed class LifetimeTests
 
     private static readonly float[] Weights = TestData.Uniform(N * K, -1f, 1f, seed: 1);
 
+    [Category(TestCategories.GlibcHeap)]
     [Test]
     public void CreateAndDispose_ManyLayers_KeepsNativeMemoryFlat()
     {
@@ -50,6 +51,7 @@ public sealed class LifetimeTests
         AssertFlat(growth);
     }
 
+    [Category(TestCategories.GlibcHeap)]
     [Test]
     public void ForgottenLayers_AreFreedByFinalizers()
     {
@@ -65,6 +67,7 @@ public sealed class LifetimeTests
         AssertFlat(growth);
     }
 
+    [Category(TestCategories.GlibcHeap)]
     [Test]
     public void Run_ManyTimes_KeepsMemoryFlatAndAllocatesNothing()
     {

@@ -16,6 +16,7 @@ namespace XnnKleidi.Tests;
 public sealed class Qd8KernelNameTests
 {
 
+    [Category(TestCategories.ElfSymbols)]
     [TestCaseSource(typeof(KernelTestCases), nameof(KernelTestCases.SchemesAndBatches))]
     public void ReportedName_IsTheSymbolAtTheSelectedAddress(WeightScheme scheme, int batch)
     {

@@ -11,7 +11,7 @@ internal static class AutoTuningCacheFile
 {
     public static List<AutoTuningCacheEntry> Read(string path)
     {
-        byte[] bytes = File.ReadAllBytes(path);
+        byte[] bytes = RetryWhileShared(() => File.ReadAllBytes(path));
         JsonDocument document;
         try
         {
@@ -89,7 +89,11 @@ internal static class AutoTuningCacheFile
                 stream.Flush(flushToDisk: true);
             }
 
-            File.Move(temporary, fullPath, overwrite: true);
+            RetryWhileShared(() =>
+            {
+                File.Move(temporary, fullPath, overwrite: true);
+                return true;
+            });
         }
         catch
         {
@@ -97,6 +101,42 @@ internal static class AutoTuningCacheFile
             throw;
         }
     }
+
+    /// <summary>
+    /// Windows neither renames a file over one that another process has open nor opens a file while a rename
+    /// replaces it: the loser gets a sharing violation or access denied for as long as the other's read or rename
+    /// lasts. So on Windows each is tried again for up to two seconds before the error is let through. Linux renames
+    /// over open files, and a reader there keeps the file it opened.
+    /// </summary>
+    private static T RetryWhileShared<T>(Func<T> operation)
+    {
+        if (!OperatingSystem.IsWindows())
+        {
+            return operation();
+        }
+
+        long deadline = Environment.TickCount64 + 2000;
+        while (true)
+        {
+            try
+            {
+                return operation();
+            }
+            catch (Exception error) when (IsSharingConflict(error) && Environment.TickCount64 < deadline)
+            {
+                Thread.Sleep(1);
+            }
+        }
+    }
+
+    // ERROR_ACCESS_DENIED is what a rename over an open file gives; ERROR_SHARING_VIOLATION and ERROR_LOCK_VIOLATION
+    // what opening a file being replaced gives.
+    private static bool IsSharingConflict(Exception error) => error switch
+    {
+        UnauthorizedAccessException => true,
+        IOException io => (io.HResult & 0xFFFF) is 32 or 33,
+        _ => false,
+    };
 
     private static void WriteDocument(Utf8JsonWriter writer, IReadOnlyList<AutoTuningCacheEntry> entries)
     {
