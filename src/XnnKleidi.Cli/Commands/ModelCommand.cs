@@ -178,6 +178,9 @@ internal static class ModelCommand
         public required IReadOnlyList<string> Conflicting { get; init; }
     }
 
+    /// <summary>A model's weights as one scheme holds them, what their conversion lost, and (for a file) how far they are from it.</summary>
+    private sealed record PreparedWeights(ModelWeights Weights, IReadOnlyList<string> Conversions, WeightAccuracy? Accuracy);
+
     /// <summary>One model run: a phase (language models and files), a scheme, and the layers at that phase's M.</summary>
     private sealed record Workload(GenerationPhase? Phase, int? Tokens, WeightScheme Scheme, IReadOnlyList<ModelLayer> Layers,
         IReadOnlyList<LinearLayer>? FileLayers);
@@ -340,7 +343,7 @@ internal static class ModelCommand
         int exitCode = 0, passed = 0, failed = 0;
         int promptTokens = request.PromptTokens ?? LanguageModel.DefaultPromptTokens;
         // The phases of one scheme share the model: its weights are made once and only the M of each layer changes.
-        (ModelWeights Weights, IReadOnlyList<string> Conversions)? previousWeights = null;
+        PreparedWeights? previousWeights = null;
         foreach (Workload workload in workloads)
         {
             var options = new ModelRunOptions
@@ -382,7 +385,7 @@ internal static class ModelCommand
     }
 
     private static ModelReport RunOne(Request request, ModelRunOptions options, Workload workload, ModelFile? file,
-        ref (ModelWeights Weights, IReadOnlyList<string> Conversions)? previousWeights,
+        ref PreparedWeights? previousWeights,
         IReadOnlyList<(string Path, string Format)> outputs, string? plotPath)
     {
         IReadOnlyList<ModelLayer> layers = workload.Layers;
@@ -393,43 +396,50 @@ internal static class ModelCommand
             ReportTable.WriteEmulationWarning(console, host);
         }
 
-        ModelWeights weights;
-        IReadOnlyList<string> conversions = [];
+        PreparedWeights prepared;
         if (previousWeights is { } previous && previous.Weights.Scheme == options.Scheme && previous.Weights.WithLayers(layers) is { } shared)
         {
-            (weights, conversions) = (shared, previous.Conversions);
-        }
-        else if (file != null && workload.FileLayers != null)
-        {
-            // Another scheme's weights are not needed any more: let them go before the new ones are made.
-            previousWeights = null;
-            try
-            {
-                (weights, conversions) = ModelWeights.FromFile(file, workload.FileLayers, layers, options.Scheme, options.BlockSize, options.Seed);
-            }
-            catch (ModelFileFormatException e)
-            {
-                throw new UsageException("bench --model: " + e.Message.ReplaceLineEndings(" "));
-            }
+            // Another phase of the same model and scheme: the weights, their conversion and their accuracy are the same.
+            prepared = previous with { Weights = shared };
         }
         else
         {
+            // Another scheme's weights are not needed any more: let them go before the new ones are made.
             previousWeights = null;
-            weights = ModelWeights.Generate(options.Model, layers, options.Scheme, options.BlockSize, options.Seed);
+            ModelWeights made;
+            IReadOnlyList<string> conversions = [];
+            if (file != null && workload.FileLayers != null)
+            {
+                try
+                {
+                    (made, conversions) = ModelWeights.FromFile(file, workload.FileLayers, layers, options.Scheme, options.BlockSize, options.Seed);
+                }
+                catch (ModelFileFormatException e)
+                {
+                    throw new UsageException("bench --model: " + e.Message.ReplaceLineEndings(" "));
+                }
+            }
+            else
+            {
+                made = ModelWeights.Generate(options.Model, layers, options.Scheme, options.BlockSize, options.Seed);
+            }
+
+            // Generating or converting the weights leaves about their size again in garbage on the large-object heap
+            // (the chunks, the copies the LinearWeights factories take), which the collector would otherwise keep
+            // resident for the whole run beside every packed copy.
+            System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+            GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+            WeightAccuracy? accuracy = file != null && workload.FileLayers != null && !options.Check
+                ? WeightAccuracy.Measure(file, workload.FileLayers, made)
+                : null;
+            prepared = new PreparedWeights(made, conversions, accuracy);
         }
 
-        previousWeights = (weights, conversions);
-        // Generating or converting the weights leaves about their size again in garbage on the large-object heap (the
-        // chunks, the copies the LinearWeights factories take), which the collector would otherwise keep resident for
-        // the whole run beside every packed copy.
-        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
-        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        previousWeights = prepared;
+        ModelWeights weights = prepared.Weights;
         var report = new ModelReport { Options = options, Host = host, Layers = layers, WeightBytes = weights.WeightBytes };
-        report.Notes.AddRange(conversions.Select(line => "weights: " + line));
-        if (file != null && workload.FileLayers != null && !options.Check)
-        {
-            report.Accuracy = WeightAccuracy.Measure(file, workload.FileLayers, weights);
-        }
+        report.Notes.AddRange(prepared.Conversions.Select(line => "weights: " + line));
+        report.Accuracy = prepared.Accuracy;
         if (options.Phase != null)
         {
             report.Notes.Add("Attention over the KV cache (the score and value products), the norms, the rotary embedding and the " +
