@@ -126,6 +126,18 @@ public class ModelRunTests
     }
 
     [Test]
+    public void TimedRun_OfOneMode_SaysTheBudgetDecidesNothing_EvenOverIt()
+    {
+        (int code, string output, string error) = Run("bench", "--model", "qwen2.5-0.5b", "--layers", @"^model\.layers\.0\.",
+            "--phase", "decode", "--scheme", "qb4w", "--packing", "off", "--iterations", "2", "--warmup", "1", "--memory-budget", "1");
+
+        Assert.That(code, Is.EqualTo(0), output + error);
+        string text = System.Text.RegularExpressions.Regex.Replace(output, @"\s+", " ");
+        Assert.That(text, Does.Contain("Memory: one packing mode, off, with about"));
+        Assert.That(text, Does.Not.Contain("fit the budget"));
+    }
+
+    [Test]
     public void CheckRows_SpreadFromTheFirstToTheLastRow()
     {
         Assert.That(ModelBenchmark.CheckedRows(197, 8), Is.EqualTo(new[] { 0, 28, 56, 84, 112, 140, 168, 196 }));

@@ -79,7 +79,14 @@ internal sealed class ModelBenchmark
         long perCopy = weights.WeightBytes + weights.Layers.Sum(layer => 8L * layer.N);
         long together = options.Packings.Sum(packing => packing == ActivationPacking.Auto && packable ? 2 * perCopy : perCopy);
         string budgetText = $"{Mib(budget)} MiB" + (options.MemoryBudgetBytes == null ? " (half the memory this process may use; --memory-budget sets it)" : " (--memory-budget)");
-        if (options.Packings.Count == 1 || together <= budget)
+        if (options.Packings.Count == 1)
+        {
+            report.Notes.Add($"Memory: one packing mode, {NameOf(options.Packings[0])}, with about {Mib(together)} MiB of packed weights " +
+                             $"(the budget of {budgetText} decides only whether several modes are held side by side).");
+            return [options.Packings];
+        }
+
+        if (together <= budget)
         {
             report.Notes.Add($"Memory: the packed weights of {string.Join(", ", options.Packings.Select(NameOf))} " +
                              $"(about {Mib(together)} MiB together) fit the budget of {budgetText}; the modes were held and timed side by side.");
